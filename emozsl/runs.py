@@ -1,0 +1,150 @@
+"""What training and evaluation share: the run configuration, turning it into a Task, and the
+run folder (config.json, metrics.jsonl, checkpoint.pt, metadata.json, results.json).
+
+Checkpoints hold tensors only and are read with torch.load(weights_only=True), which refuses to
+execute pickled code; everything else in a run folder is JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from emozsl.data import MODALITIES, default_data_path, load_dataset
+from emozsl.errors import EmozslError
+from emozsl.splits import Task, apply_split, load_manifest, make_split
+
+CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE = "config.json", "metrics.jsonl", "checkpoint.pt"
+METADATA_FILE, RESULTS_FILE, SPLIT_FILE = "metadata.json", "results.json", "split.json"
+
+
+@dataclass
+class RunConfig:
+    model: str = "eea"
+    model_options: dict = field(default_factory=dict)
+    data: str = field(default_factory=default_data_path)
+    extra: str | None = None  # IEMOCAP 9-class folder supplying the extra emotion
+    trust_pickle: bool = False
+    split: str | None = None  # a manifest; else made from protocol/target
+    protocol: str = "supervised"
+    target: str | None = None
+    shots: int | None = None
+    fraction: float = 0.01
+    split_seed: int = 0
+    # Modalities used; text+audio answers FACET's leak (its visual columns hold a commercial
+    # emotion classifier's output), see protocol.md.
+    modalities: list = field(default_factory=lambda: list(MODALITIES))
+    embeddings: str | None = None  # None: the shipped file
+    emotion_words: dict = field(default_factory=dict)  # emotion -> word form (excited -> exciting)
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip: float = 1.0
+    early_stop: int = 8
+    scheduler_patience: int = 5
+    scheduler_factor: float = 0.1
+    threshold: float = 0.5
+    select_metric: str | None = None  # None: wacc for MOSEI, acc for IEMOCAP
+    seed: int = 0
+    device: str = "auto"
+    runs_dir: str = "runs"
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "config") -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise EmozslError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EmozslError(f"--device {name}: CUDA is not available on this machine")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise EmozslError(f"--device {name}: not a device (use auto, cpu, cuda or cuda:N)") from None
+
+
+def prepare_task(config: RunConfig) -> tuple[Task, dict]:
+    """Load the data (and extra data), then apply the manifest or make one; returns the task and
+    the manifest to store in the run folder."""
+    data = load_dataset(config.data, config.trust_pickle)
+    extra = load_dataset(config.extra, config.trust_pickle) if config.extra else None
+    if config.split:
+        manifest = load_manifest(config.split)
+    else:
+        manifest = make_split(data, config.protocol, config.target, config.split_seed, config.shots,
+                              config.fraction, extra)
+    unknown = [m for m in config.modalities if m not in data.modalities]
+    if unknown or not config.modalities:
+        raise EmozslError(f"modalities {config.modalities}: choose among {', '.join(data.modalities)}")
+    task = apply_split(manifest, data, extra)
+    for part in task.splits.values():
+        part.features = {m: part.features[m] for m in data.modalities if m in config.modalities}
+    return task, manifest
+
+
+def selection_metric(config: RunConfig, task: Task) -> str:
+    return config.select_metric or ("acc" if task.dataset.startswith("iemocap") else "wacc")
+
+
+def new_run_dir(config: RunConfig) -> Path:
+    """A fresh folder: an existing run is never overwritten (a suffix is added instead)."""
+    base = config.name or f"{config.model}_{config.protocol}{'_' + str(config.target) if config.target is not None else ''}_seed{config.seed}"
+    root = Path(config.runs_dir)
+    candidate, n = root / base, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{base}_{n}"
+    candidate.mkdir(parents=True)
+    return candidate
+
+
+def write_json(path: Path, value: dict) -> None:
+    """Atomic: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    tmp.replace(path)
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def read_json(path: Path) -> dict:
+    if not path.exists():
+        raise EmozslError(f"{path}: missing (is {path.parent} a finished emozsl run?)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise EmozslError(f"{path}: not valid JSON ({exc})") from None
+
+
+def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(model: torch.nn.Module, path: Path) -> None:
+    if not path.exists():
+        raise EmozslError(f"{path}: missing checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # weights_only refuses anything but tensors and plain containers
+        raise EmozslError(f"{path}: not a tensors-only checkpoint ({type(exc).__name__})") from None
+    model.load_state_dict(state)

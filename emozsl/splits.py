@@ -1,0 +1,240 @@
+"""Zero-shot / few-shot / supervised splits (protocol.md section 3), saved as JSON manifests.
+
+A manifest lists, per split, the rows taken from the main data (and, for IEMOCAP, from the
+9-class data that supplies the extra emotion), the evaluated emotions in column order, which of
+them are trained on, and the fingerprints of the data it was made from. Making one is a pure
+function of (data, protocol, target, seed, shots/fraction): same inputs, byte-identical file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
+from emozsl.data.readers import default_data_path, load_dataset
+from emozsl.errors import EmozslError
+
+MANIFEST_FORMAT = "emozsl-split/1"
+PROTOCOLS = ("zsl", "fsl", "supervised")
+# IEMOCAP 4-class names that the 9-class files spell differently.
+IEMOCAP9_NAME = {"angry": "anger"}
+
+
+@dataclass
+class Task:
+    """A manifest applied to data: what training and evaluation consume."""
+    emotions: list[str]  # every evaluated emotion, label column order
+    train_emotions: list[str]  # emotions with a training signal
+    unseen: list[str]
+    splits: dict[str, SplitData]
+    dataset: str  # main data's name (mosei, iemocap4, ...)
+    manifest: dict
+
+    def input_dims(self) -> dict[str, int]:
+        return {m: int(a.shape[-1]) for m, a in self.splits["train"].features.items()}
+
+
+def resolve_target(target: str | int, choices: list[str], what: str) -> str:
+    """An emotion given by name or by index into `choices`."""
+    text = str(target).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < len(choices):
+            return choices[index]
+    elif text.lower() in choices:
+        return text.lower()
+    listing = ", ".join(f"{i} {e}" for i, e in enumerate(choices))
+    raise EmozslError(f"{what} '{target}': not an emotion of this data (choices: {listing})")
+
+
+def _keep_count(positives: int, shots: int | None, fraction: float) -> int:
+    if shots is not None:
+        return min(shots, positives)
+    return min(positives, math.ceil(fraction * positives) + 1)
+
+
+def _few_shot_rows(presence: np.ndarray, keep: int, rng: np.random.Generator) -> np.ndarray:
+    """All rows negative for the target plus `keep` positives chosen at random, in data order."""
+    positives = np.flatnonzero(presence)
+    chosen = rng.choice(positives, size=keep, replace=False) if keep else np.array([], int)
+    return np.sort(np.concatenate([np.flatnonzero(~presence), chosen])).astype(int)
+
+
+def make_split(data: MultimodalDataset, protocol: str, target: str | int | None = None, seed: int = 0,
+               shots: int | None = None, fraction: float = 0.01,
+               extra: MultimodalDataset | None = None) -> dict:
+    """Build a manifest. Without `extra`, the target is one of the data's own emotions (MOSEI):
+    zsl drops its positives from train and valid. With `extra` (IEMOCAP 9-class), the target is an
+    emotion the main data lacks: its positives are appended (zsl: test only; fsl: a few in train
+    and valid too) as a new label column."""
+    if protocol not in PROTOCOLS:
+        raise EmozslError(f"protocol '{protocol}': choose one of {', '.join(PROTOCOLS)}")
+    if shots is not None and shots < 1:
+        raise EmozslError(f"--shots {shots}: must be at least 1")
+    if not 0 <= fraction <= 1:
+        raise EmozslError(f"--fraction {fraction}: must be within [0, 1]")
+    if protocol != "supervised" and target is None:
+        raise EmozslError(f"protocol '{protocol}' needs a target emotion (--{protocol} K)")
+    rng = np.random.default_rng(seed)
+    sources = {"data": {"name": data.name, "fingerprint": data.fingerprint()}}
+    rows: dict[str, dict[str, list[int]]] = {}
+    emotions = list(data.emotions)
+
+    if protocol == "supervised":
+        target = None
+        rows = {s: {"data": list(range(len(data.splits[s])))} for s in SPLITS}
+    elif extra is None:
+        target = resolve_target(target, emotions, f"--{protocol}")
+        column = emotions.index(target)
+        for split in SPLITS:
+            presence = data.splits[split].presence[:, column]
+            if split == "test":
+                kept = np.arange(len(presence))
+            elif protocol == "zsl":
+                kept = np.flatnonzero(~presence)
+            else:
+                kept = _few_shot_rows(presence, _keep_count(int(presence.sum()), shots, fraction), rng)
+            rows[split] = {"data": kept.tolist()}
+    else:
+        sources["extra"] = {"name": extra.name, "fingerprint": extra.fingerprint()}
+        choices = [e for e in extra.emotions if e not in {IEMOCAP9_NAME.get(m, m) for m in emotions}]
+        target = resolve_target(target, extra.emotions, f"--{protocol}")
+        if target not in choices:
+            raise EmozslError(f"--{protocol} '{target}': already an emotion of the main data; choose an extra "
+                              f"emotion ({', '.join(f'{extra.emotions.index(c)} {c}' for c in choices)})")
+        _check_combinable(data, extra)
+        column = extra.emotions.index(target)
+        emotions.append(target)
+        for split in SPLITS:
+            presence = extra.splits[split].presence[:, column]
+            if split == "test":
+                appended = np.flatnonzero(presence)
+            elif protocol == "zsl":
+                appended = np.array([], int)
+            else:
+                positives = np.flatnonzero(presence)
+                keep = _keep_count(len(positives), shots, fraction)
+                appended = np.sort(rng.choice(positives, size=keep, replace=False))
+            rows[split] = {"data": list(range(len(data.splits[split]))), "extra": appended.astype(int).tolist()}
+
+    seen = [e for e in emotions if not (protocol == "zsl" and e == target)]
+    manifest = {
+        "format": MANIFEST_FORMAT, "protocol": protocol, "dataset": data.name, "target": target,
+        "emotions": emotions, "train_emotions": seen, "seen": seen,
+        "unseen": [target] if protocol == "zsl" else [],
+        "low_resource": [target] if protocol == "fsl" else [],
+        "seed": seed, "params": {"shots": shots, "fraction": fraction}, "sources": sources, "rows": rows,
+    }
+    task = apply_split(manifest, data, extra)
+    manifest["positives"] = {s: {e: int(c) for e, c in zip(emotions, d.presence.sum(0))}
+                             for s, d in task.splits.items()}
+    return manifest
+
+
+def _check_combinable(data: MultimodalDataset, extra: MultimodalDataset) -> None:
+    main, other = data.splits["train"].features, extra.splits["train"].features
+    for modality in main:
+        if modality not in other or main[modality].shape[1:] != other[modality].shape[1:]:
+            raise EmozslError(
+                f"{data.source} and {extra.source}: {modality} shapes differ "
+                f"({main[modality].shape[1:]} vs {other.get(modality, np.empty((0,))).shape[1:]}); "
+                "only the aligned data can be combined with the 9-class files")
+
+
+def _extra_labels(extra: MultimodalDataset, emotions: list[str], rows: np.ndarray, split: str) -> np.ndarray:
+    """Labels of appended rows in the manifest's column order (main emotions, then the target)."""
+    presence = extra.splits[split].presence[rows]
+    columns = [extra.emotions.index(IEMOCAP9_NAME.get(e, e)) for e in emotions]
+    return presence[:, columns].astype(np.float32)
+
+
+def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDataset | None = None) -> Task:
+    """Turn a manifest and the data it was made from into a Task; other data -> error."""
+    _check_source(manifest, "data", data)
+    if "extra" in manifest["sources"]:
+        if extra is None:
+            raise EmozslError("this split appends rows from extra data (IEMOCAP 9-class): pass --extra DIR")
+        _check_source(manifest, "extra", extra)
+    emotions = manifest["emotions"]
+    splits = {}
+    for split in SPLITS:
+        part = data.splits[split].subset(np.asarray(manifest["rows"][split]["data"], dtype=int))
+        labels = np.zeros((len(part), len(emotions)), np.float32)
+        labels[:, :len(data.emotions)] = part.labels
+        extra_rows = np.asarray(manifest["rows"][split].get("extra", []), dtype=int)
+        if len(extra_rows):
+            added = extra.splits[split].subset(extra_rows)
+            part = SplitData({m: np.concatenate([a, added.features[m]]) for m, a in part.features.items()},
+                             np.concatenate([labels, _extra_labels(extra, emotions, extra_rows, split)]),
+                             np.concatenate([part.ids, added.ids]))
+        else:
+            part = SplitData(part.features, labels, part.ids)
+        splits[split] = part
+    return Task(list(emotions), list(manifest["train_emotions"]), list(manifest["unseen"]), splits,
+                manifest["dataset"], manifest)
+
+
+def _check_source(manifest: dict, role: str, data: MultimodalDataset) -> None:
+    expected = manifest["sources"][role]["fingerprint"]
+    if data.fingerprint() != expected:
+        raise EmozslError(f"{data.source}: this split was made from other data (fingerprint {expected}, "
+                          f"this data {data.fingerprint()})")
+
+
+def manifest_name(manifest: dict) -> str:
+    target = f"_{manifest['target']}" if manifest["target"] else ""
+    return f"{manifest['dataset']}_{manifest['protocol']}{target}_seed{manifest['seed']}.json"
+
+
+def dumps_manifest(manifest: dict) -> str:
+    """Deterministic JSON: sorted keys, one top-level key per line, row lists kept compact."""
+    lines = [f"  {json.dumps(k)}: {json.dumps(manifest[k], sort_keys=True)}" for k in sorted(manifest)]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def save_manifest(manifest: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(dumps_manifest(manifest))
+    tmp.replace(path)
+    return path
+
+
+def load_manifest(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise EmozslError(f"{path}: no such split manifest")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise EmozslError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise EmozslError(f"{path}: not an emozsl split manifest (field 'format' is not {MANIFEST_FORMAT})")
+    missing = {"protocol", "emotions", "train_emotions", "unseen", "rows", "sources", "dataset"} - set(manifest)
+    if missing:
+        raise EmozslError(f"{path}: missing field(s) {', '.join(sorted(missing))}")
+    return manifest
+
+
+def write_split(data_path: str | None, extra_path: str | None, zsl: str | None, fsl: str | None,
+                shots: int | None, fraction: float, seed: int, out: str | None, trust_pickle: bool = False,
+                dataset: str | None = None) -> tuple[Path, dict]:
+    """`emozsl split`: read the data, make the manifest, save it (default splits/<name>.json)."""
+    if zsl is not None and fsl is not None:
+        raise EmozslError("--zsl and --fsl: give one of them")
+    protocol, target = ("zsl", zsl) if zsl is not None else ("fsl", fsl) if fsl is not None else ("supervised", None)
+    data = load_dataset(data_path or default_data_path(), trust_pickle)
+    extra = load_dataset(extra_path, trust_pickle) if extra_path else None
+    if dataset and not data.name.startswith(dataset):
+        raise EmozslError(f"--dataset {dataset}: {data.source} holds {data.name} data")
+    if data.name == "iemocap4" and protocol != "supervised" and extra is None:
+        raise EmozslError("IEMOCAP zero-/few-shot emotions come from the 9-class files: pass --extra DIR "
+                          "(the folder of text_train.p, covarep_train.p, facet_train.p, y_train.p)")
+    manifest = make_split(data, protocol, target, seed, shots, fraction, extra)
+    return save_manifest(manifest, out or Path("splits") / manifest_name(manifest)), manifest

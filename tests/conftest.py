@@ -1,0 +1,87 @@
+"""Fixtures that write small files in the exact real formats, independently of emozsl's writers."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+MOSEI_DIMS = {"text": 300, "audio": 74, "video": 35}
+N_MOSEI = {"train": 40, "valid": 12, "test": 16}
+
+
+def write_h5(path: Path, array, key: str = "d1") -> None:
+    with h5py.File(path, "w") as f:
+        f.create_dataset(key, data=array)
+
+
+def mosei_labels(rng, n: int) -> np.ndarray:
+    """Intensities in [0, 3], about 40% present, every emotion present at least twice."""
+    labels = np.where(rng.random((n, 6)) < 0.4, rng.choice([0.33, 1.0, 2.67], (n, 6)), 0.0)
+    labels[:2] = 1.0
+    return labels.astype(np.float32)
+
+
+def write_mosei(folder: Path, seed: int = 0, steps: int = 20) -> Path:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in N_MOSEI.items():
+        write_h5(folder / f"text_{split}_emb.h5", rng.normal(size=(n, steps, 300)).astype(np.float32))
+        audio = rng.normal(size=(n, steps, 74)).astype(np.float32)
+        audio[0, 3, 5] = -np.inf
+        write_h5(folder / f"audio_{split}.h5", audio)
+        write_h5(folder / f"video_{split}.h5", rng.normal(size=(n, steps, 35)).astype(np.float32))
+        write_h5(folder / f"ey_{split}.h5", mosei_labels(rng, n))
+    return folder
+
+
+def mult_split(rng, n: int, steps=(20, 20, 20), with_id=True) -> dict:
+    classes = rng.integers(0, 4, n)
+    present = np.eye(4)[classes]
+    part = {"text": rng.normal(size=(n, steps[0], 300)).astype(np.float32),
+            "audio": rng.normal(size=(n, steps[1], 74)).astype(np.float32),
+            "vision": rng.normal(size=(n, steps[2], 35)).astype(np.float32),
+            "labels": np.stack([1 - present, present], -1).astype(np.float32)}
+    if with_id:
+        part["id"] = np.array([[f"Ses01F_{i}".encode(), b"x"] for i in range(n)], dtype=object)
+    return part
+
+
+def write_mult(path: Path, seed: int = 0, steps=(20, 20, 20)) -> Path:
+    rng = np.random.default_rng(seed)
+    data = {split: mult_split(rng, n, steps) for split, n in {"train": 30, "valid": 10, "test": 12}.items()}
+    with open(path, "wb") as f:
+        pickle.dump(data, f)
+    return path
+
+
+def write_iemocap9(folder: Path, seed: int = 0) -> Path:
+    """11 one-hot columns: Other, Anger, Excited, Fear, Sad, Surprised, Frustrated, Happy, Neutral, Disgust, unknown."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in {"train": 45, "valid": 15, "test": 18}.items():
+        classes = np.resize(np.arange(1, 10), n)
+        arrays = {"text": rng.normal(size=(n, 21, 300)), "covarep": rng.normal(size=(n, 21, 74)),
+                  "facet": rng.normal(size=(n, 21, 35)), "y": np.eye(11)[classes]}
+        for name, array in arrays.items():
+            with open(folder / f"{name}_{split}.p", "wb") as f:
+                pickle.dump(array.astype(np.float32), f, protocol=2)
+    return folder
+
+
+@pytest.fixture
+def mosei_dir(tmp_path) -> Path:
+    return write_mosei(tmp_path / "mosei")
+
+
+@pytest.fixture(scope="session")
+def synth_mosei_dir(tmp_path_factory) -> Path:
+    """The generator's small MOSEI-format data, made once for the session."""
+    from emozsl.data.synth import write_synth
+
+    out = tmp_path_factory.mktemp("synth") / "mosei"
+    write_synth("mosei", out, size="small", seed=0)
+    return out

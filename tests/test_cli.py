@@ -1,0 +1,80 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import write_mult
+from emozsl.cli import main
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, ["-q", *map(str, args)], env=env)
+
+
+def one_line_error(result, fragment):
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0], result.output
+
+
+def test_split_on_default_data_writes_a_manifest_under_splits(synth_mosei_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("split", "--zsl", 3, env={"EMOZSL_DATA": str(synth_mosei_dir)})
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "splits" / "mosei_zsl_happy_seed0.json").read_text())
+    assert manifest["unseen"] == ["happy"] and manifest["positives"]["train"]["happy"] == 0
+    again = run("split", "--dataset", "mosei", "--data", synth_mosei_dir, "--zsl", "happy", "--out", tmp_path / "b.json")
+    assert again.exit_code == 0
+    assert (tmp_path / "b.json").read_bytes() == (tmp_path / "splits" / "mosei_zsl_happy_seed0.json").read_bytes()
+
+
+def test_cli_errors_are_one_line(synth_mosei_dir, tmp_path):
+    one_line_error(run("split", "--data", tmp_path / "missing", "--zsl", 1), "missing: no such file or folder")
+    one_line_error(run("split", "--data", synth_mosei_dir, "--zsl", 9), "choices: 0 anger")
+    one_line_error(run("split", "--data", synth_mosei_dir, "--dataset", "iemocap"), "holds mosei data")
+    pkl = write_mult(tmp_path / "iemocap_data.pkl")
+    one_line_error(run("data", "info", pkl), "--trust-pickle")
+    one_line_error(run("split", "--data", pkl, "--zsl", "excited", "--trust-pickle"), "pass --extra DIR")
+    one_line_error(run("train", "--data", synth_mosei_dir, "--zsl", 1, "--split", tmp_path / "x.json"), "drop --zsl")
+    one_line_error(run("train", "--data", synth_mosei_dir, "--option", "depth=3"), "unknown option(s) depth")
+    one_line_error(run("embeddings", "neighbors", "angri"), "close matches: angry")
+    one_line_error(run("eval", tmp_path), "config.json: missing")
+    one_line_error(run("train", "--device", "cuda:7", "--data", synth_mosei_dir, "--epochs", 1)
+                   if not __import__("torch").cuda.is_available() else run("train", "--device", "tpu"), "--device")
+
+
+def test_data_commands(tmp_path):
+    pkl = write_mult(tmp_path / "iemocap_data.pkl")
+    info = run("data", "info", pkl, "--trust-pickle")
+    assert info.exit_code == 0 and "neutral" in info.output and "train" in info.output
+    converted = run("data", "convert", pkl, tmp_path / "safe.h5", "--trust-pickle")
+    assert converted.exit_code == 0
+    as_json = json.loads(run("data", "info", tmp_path / "safe.h5", "--json").output)
+    assert as_json["splits"]["train"]["n"] == 30 and as_json["emotions"][-1] == "angry"
+    synth = run("data", "synth", "--format", "iemocap", tmp_path / "ie")
+    assert synth.exit_code == 0 and (tmp_path / "ie" / "iemocap9" / "y_test.p").exists()
+
+
+def test_embeddings_commands(tmp_path):
+    shown = run("embeddings", "show")
+    assert shown.exit_code == 0 and "50 dimensions" in shown.output and "PDDL" in shown.output
+    near = run("embeddings", "neighbors", "sad", "-k", "3")
+    assert near.exit_code == 0 and len(near.output.strip().splitlines()) == 3
+    (tmp_path / "words.txt").write_text("joy\nfear\n")
+    built = run("embeddings", "build", "--source", "kumo", "--words", tmp_path / "words.txt", "--out", tmp_path / "e.txt")
+    assert built.exit_code == 0 and (tmp_path / "e.txt.json").exists()
+
+
+def test_train_and_models_commands(synth_mosei_dir, tmp_path):
+    result = run("train", "--model", "eea", "--fsl", 5, "--data", synth_mosei_dir, "--epochs", 1, "--runs-dir",
+                 tmp_path, "--option", "audio_hidden=16", "--option", "visual_hidden=8", "--option", "layers=1",
+                 "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "eea_fsl_5_seed0"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["protocol"] == "fsl" and config["model_options"]["audio_hidden"] == 16
+    assert json.loads((run_dir / "split.json").read_text())["low_resource"] == ["surprise"]
+    again = run("train", "--config", run_dir / "config.json", "--name", "from-config")
+    assert again.exit_code == 0 and (tmp_path / "from-config" / "checkpoint.pt").exists()
+    models = run("models")
+    assert models.exit_code == 0 and models.output.splitlines()[1].startswith("eea")
