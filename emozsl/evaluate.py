@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from emozsl.data import SplitData
-from emozsl.embeddings import emotion_vectors, file_sha256, load_embeddings
+from emozsl.embeddings import default_embeddings_path, emotion_vectors, file_sha256, load_embeddings
 from emozsl.errors import EmozslError
 from emozsl.metrics import METRICS, emotion_metrics, group_summary
 from emozsl.models import build_model
@@ -70,6 +70,20 @@ def load_run_model(run_dir: Path, config: RunConfig, input_dims: dict[str, int],
     return model.to(device)
 
 
+def run_embeddings(config: RunConfig, metadata: dict) -> Path:
+    """The embeddings file the run was trained with: the recorded path, or (for a run folder moved
+    to another machine) the configured or shipped file, provided its sha256 still matches."""
+    recorded = metadata["embeddings"]
+    candidates = [Path(recorded["path"]), Path(config.embeddings) if config.embeddings else default_embeddings_path()]
+    existing = [c for c in candidates if c.exists()]
+    if not existing:
+        raise EmozslError(f"{recorded['path']}: embeddings file of this run not found")
+    for path in existing:
+        if file_sha256(path) == recorded["sha256"]:
+            return path
+    raise EmozslError(f"{existing[0]}: changed since this run was trained (sha256 differs)")
+
+
 def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
                  device: str = "auto", split: str = "test") -> EvalResult:
     """Re-score a run's best checkpoint. `emotions` picks and orders the scored emotions (any
@@ -86,9 +100,7 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     if unknown:
         raise EmozslError(f"--emotions: {', '.join(unknown)} not labelled in this data "
                           f"(choices: {', '.join(task.emotions)})")
-    embeddings_path = metadata["embeddings"]["path"]
-    if file_sha256(embeddings_path) != metadata["embeddings"]["sha256"]:
-        raise EmozslError(f"{embeddings_path}: changed since this run was trained (sha256 differs)")
+    embeddings_path = run_embeddings(config, metadata)
     vectors = emotion_vectors(load_embeddings(embeddings_path), emotions, config.emotion_words, embeddings_path)
     torch_device = resolve_device(device)
     model = load_run_model(run_dir, config, task.input_dims(), vectors.shape[1], torch_device)

@@ -54,13 +54,25 @@ class RunConfig:
     runs_dir: str = "runs"
     name: str | None = None
 
+    def __post_init__(self):
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                    "early_stop": self.early_stop}
+        for name, value in positive.items():
+            if not value > 0:
+                raise EmozslError(f"{name}={value}: must be positive")
+        if not 0 < self.threshold < 1:
+            raise EmozslError(f"threshold={self.threshold}: must be within (0, 1)")
+
     @classmethod
     def from_dict(cls, values: dict, where: str = "config") -> RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise EmozslError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-        return cls(**values)
+        try:
+            return cls(**values)
+        except TypeError as exc:  # a value of the wrong type
+            raise EmozslError(f"{where}: {exc}") from None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

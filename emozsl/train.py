@@ -134,7 +134,8 @@ def train_from_options(config_file: str | None = None, *, zsl: str | None = None
                        **overrides) -> Path:
     """`emozsl train`: a config file (optional) with command-line values on top; None means unset."""
     values = read_json(Path(config_file)) if config_file else {}
-    values.update({k: v for k, v in overrides.items() if v not in (None, {}, False)})
+    # Unset means None, an empty dict (no --option) or an absent flag; 0 is a real value.
+    values.update({k: v for k, v in overrides.items() if v is not None and v is not False and v != {}})
     if zsl is not None and fsl is not None:
         raise EmozslError("--zsl and --fsl: give one of them")
     if (zsl is not None or fsl is not None) and values.get("split"):

@@ -72,19 +72,35 @@ def test_eval_emotion_subset_and_unknown_emotion(zsl_run):
 
 
 def test_eval_refuses_other_data_and_changed_embeddings(zsl_run, tmp_path, mosei_dir):
+    import shutil
+
+    from emozsl.embeddings import default_embeddings_path
+
     with pytest.raises(EmozslError, match="made from other data"):
         evaluate_run(zsl_run, data=str(mosei_dir), device="cpu")
-    copy = tmp_path / "run"
-    import shutil
-    shutil.copytree(zsl_run, copy)
-    emb = tmp_path / "emb.txt"
-    emb.write_text((__import__("emozsl.embeddings", fromlist=["x"]).default_embeddings_path()).read_text())
-    metadata = json.loads((copy / "metadata.json").read_text())
-    metadata["embeddings"]["path"] = str(emb)
-    (copy / "metadata.json").write_text(json.dumps(metadata))
-    emb.write_text(emb.read_text().replace("anger -0.0448", "anger 0.9448", 1))
+
+    def copy_with_embeddings(name, path, configured):
+        copy = tmp_path / name
+        shutil.copytree(zsl_run, copy)
+        for file, key in (("metadata.json", None), ("config.json", "embeddings")):
+            value = json.loads((copy / file).read_text())
+            if key is None:
+                value["embeddings"]["path"] = str(path)
+            elif configured:
+                value[key] = str(path)
+            (copy / file).write_text(json.dumps(value))
+        return copy
+
+    # A run moved to another machine: the recorded path is gone, the shipped file matches its hash.
+    moved = copy_with_embeddings("moved", tmp_path / "gone.txt", configured=False)
+    assert evaluate_run(moved, device="cpu").emotions[0] == "anger"
+    # The run's own embeddings file edited after training.
+    own = tmp_path / "own.txt"
+    own.write_text(default_embeddings_path().read_text())
+    edited = copy_with_embeddings("edited", own, configured=True)
+    own.write_text(own.read_text().replace("anger -0.0448", "anger 0.9448", 1))
     with pytest.raises(EmozslError, match="changed since this run was trained"):
-        evaluate_run(copy, device="cpu")
+        evaluate_run(edited, device="cpu")
 
 
 def test_training_is_seeded_and_never_overwrites_a_run(synth_mosei_dir, tmp_path):
@@ -116,3 +132,21 @@ def test_text_and_audio_only(synth_mosei_dir, tmp_path):
     assert evaluate_run(run_dir, device="cpu").emotions[2] == "fear"
     with pytest.raises(EmozslError, match="choose among text, audio, visual"):
         train(RunConfig(data=str(synth_mosei_dir), modalities=["video"], runs_dir=str(tmp_path)))
+
+
+def test_config_values_are_validated():
+    with pytest.raises(EmozslError, match="epochs=0: must be positive"):
+        RunConfig(epochs=0)
+    with pytest.raises(EmozslError, match="threshold=1.5"):
+        RunConfig(threshold=1.5)
+    with pytest.raises(EmozslError, match="unknown field"):
+        RunConfig.from_dict({"epoch": 3})
+
+
+def test_command_line_zero_overrides_the_config_file(synth_mosei_dir, tmp_path):
+    from emozsl.train import train_from_options
+
+    (tmp_path / "c.json").write_text(json.dumps({"data": str(synth_mosei_dir), "seed": 3, "epochs": 1,
+                                                 "model_options": FAST, "runs_dir": str(tmp_path)}))
+    run_dir = train_from_options(str(tmp_path / "c.json"), seed=0)
+    assert json.loads((run_dir / "config.json").read_text())["seed"] == 0
