@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from emozsl.data import load_dataset
 from emozsl.data.synth import write_synth
-from emozsl.reports import console_table, write_tables
-from emozsl.evaluate import evaluate_run
+from emozsl.reports import evaluate_and_report
 from emozsl.runs import RunConfig
 from emozsl.splits import make_split, manifest_name, save_manifest
-from emozsl.data import load_dataset
 from emozsl.train import train
 
 log = logging.getLogger("emozsl")
@@ -30,6 +29,5 @@ def quickstart(out: str | Path = "quickstart", zsl: str = "fear", epochs: int = 
                        target=manifest["target"], epochs=epochs, seed=seed, device=device,
                        runs_dir=str(out / "runs"))
     run_dir = train(config)
-    result = evaluate_run(run_dir, device=device)
-    write_tables(result, run_dir / "eval")
-    return f"run: {run_dir}\n\n{console_table(result)}"
+    table, _ = evaluate_and_report(run_dir, device=device)
+    return f"run: {run_dir}\n\n{table}"

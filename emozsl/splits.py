@@ -222,13 +222,20 @@ def load_manifest(path: str | Path) -> dict:
     return manifest
 
 
+def protocol_from_options(zsl: str | None, fsl: str | None) -> tuple[str, str | None]:
+    """--zsl K / --fsl K / neither -> (protocol, target)."""
+    if zsl is not None and fsl is not None:
+        raise EmozslError("--zsl and --fsl: give one of them")
+    if zsl is not None:
+        return "zsl", zsl
+    return ("fsl", fsl) if fsl is not None else ("supervised", None)
+
+
 def write_split(data_path: str | None, extra_path: str | None, zsl: str | None, fsl: str | None,
                 shots: int | None, fraction: float, seed: int, out: str | None, trust_pickle: bool = False,
                 dataset: str | None = None) -> tuple[Path, dict]:
     """`emozsl split`: read the data, make the manifest, save it (default splits/<name>.json)."""
-    if zsl is not None and fsl is not None:
-        raise EmozslError("--zsl and --fsl: give one of them")
-    protocol, target = ("zsl", zsl) if zsl is not None else ("fsl", fsl) if fsl is not None else ("supervised", None)
+    protocol, target = protocol_from_options(zsl, fsl)
     data = load_dataset(data_path or default_data_path(), trust_pickle)
     extra = load_dataset(extra_path, trust_pickle) if extra_path else None
     if dataset and not data.name.startswith(dataset):

@@ -25,7 +25,7 @@ from emozsl.models import build_model, resolve_options
 from emozsl.runs import (CHECKPOINT_FILE, CONFIG_FILE, METADATA_FILE, METRICS_FILE, RESULTS_FILE, SPLIT_FILE,
                          RunConfig, load_checkpoint, new_run_dir, prepare_task, read_json, resolve_device,
                          save_checkpoint, selection_metric, write_json)
-from emozsl.splits import dumps_manifest, load_manifest
+from emozsl.splits import dumps_manifest, load_manifest, protocol_from_options
 
 log = logging.getLogger("emozsl")
 
@@ -136,12 +136,11 @@ def train_from_options(config_file: str | None = None, *, zsl: str | None = None
     values = read_json(Path(config_file)) if config_file else {}
     # Unset means None, an empty dict (no --option) or an absent flag; 0 is a real value.
     values.update({k: v for k, v in overrides.items() if v is not None and v is not False and v != {}})
-    if zsl is not None and fsl is not None:
-        raise EmozslError("--zsl and --fsl: give one of them")
-    if (zsl is not None or fsl is not None) and values.get("split"):
-        raise EmozslError("--split already fixes the protocol: drop --zsl/--fsl")
-    if zsl is not None or fsl is not None:
-        values["protocol"], values["target"] = ("zsl", zsl) if zsl is not None else ("fsl", fsl)
+    protocol, target = protocol_from_options(zsl, fsl)
+    if protocol != "supervised":
+        if values.get("split"):
+            raise EmozslError("--split already fixes the protocol: drop --zsl/--fsl")
+        values["protocol"], values["target"] = protocol, target
     if values.get("split"):
         manifest = load_manifest(values["split"])
         values["protocol"], values["target"] = manifest["protocol"], manifest["target"]

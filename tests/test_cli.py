@@ -37,6 +37,8 @@ def test_cli_errors_are_one_line(synth_mosei_dir, tmp_path):
     one_line_error(run("split", "--data", pkl, "--zsl", "excited", "--trust-pickle"), "pass --extra DIR")
     one_line_error(run("train", "--data", synth_mosei_dir, "--zsl", 1, "--split", tmp_path / "x.json"), "drop --zsl")
     one_line_error(run("train", "--data", synth_mosei_dir, "--option", "depth=3"), "unknown option(s) depth")
+    one_line_error(run("split", "--data", synth_mosei_dir, "--zsl", 1, "--fsl", 2), "give one of them")
+    one_line_error(run("train", "--data", synth_mosei_dir, "--epochs", 0), "epochs=0: must be positive")
     one_line_error(run("embeddings", "neighbors", "angri"), "close matches: angry")
     one_line_error(run("eval", tmp_path), "config.json: missing")
     one_line_error(run("train", "--device", "cuda:7", "--data", synth_mosei_dir, "--epochs", 1)
@@ -108,3 +110,13 @@ def test_shipped_manifests_apply_to_the_generated_default_data(synth_mosei_dir):
         task = apply_split(manifest, data)
         column = task.emotions.index(manifest["target"])
         assert task.splits["train"].presence[:, column].sum() == 0
+
+
+def test_quickstart_prints_the_unseen_table(tmp_path):
+    result = run("quickstart", "--out", tmp_path, "--epochs", 1, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("fear") and "unseen" in line for line in lines)
+    assert any(line.startswith("unseen average") for line in lines)
+    assert (tmp_path / "splits" / "mosei_zsl_fear_seed0.json").exists()
+    assert (tmp_path / "runs" / "eea_zsl_fear_seed0" / "eval" / "eval.md").exists()

@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 
 from emozsl.data.dataset import MultimodalDataset
+from emozsl.errors import EmozslError
 from emozsl.data.readers import IEMOCAP9_COLUMNS, IEMOCAP9_FILES, IEMOCAP9_STEPS, MOSEI_FILES, MULT_KEYS
 
 
@@ -48,7 +49,9 @@ def write_iemocap9_folder(dataset: MultimodalDataset, folder: str | Path) -> Pat
         arrays = {}
         for modality in ("text", "audio", "visual"):
             seq = data.features[modality]
-            assert seq.shape[1] == IEMOCAP9_STEPS - 1
+            if seq.shape[1] != IEMOCAP9_STEPS - 1:
+                raise EmozslError(f"{modality}: the 9-class format holds aligned 20-step sequences, "
+                                  f"not {seq.shape[1]}")
             arrays[modality] = np.concatenate([seq, seq[:, -1:]], axis=1)
         labels = np.zeros((len(data), len(IEMOCAP9_COLUMNS)), np.float32)
         labels[:, 1:-1] = data.labels > 0
