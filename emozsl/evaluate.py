@@ -40,6 +40,13 @@ class EvalResult:
         return {"split": self.split, "emotions": self.emotions, "unseen": self.unseen,
                 "per_emotion": self.rows(), "summary": self.summary}
 
+    @classmethod
+    def from_dict(cls, stored: dict) -> EvalResult:
+        """The inverse of to_dict (a run's results.json holds its test result so)."""
+        rows = stored["per_emotion"]
+        per_emotion = {key: np.array([row[key] for row in rows]) for key in (*METRICS, "positives", "n")}
+        return cls(list(stored["emotions"]), list(stored["unseen"]), per_emotion, stored["split"])
+
 
 def split_tensors(split: SplitData, device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     features = {m: torch.from_numpy(a).to(device) for m, a in split.features.items()}
@@ -107,5 +114,4 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     features, labels = split_tensors(task.splits[split], torch_device)
     columns = [task.emotions.index(e) for e in emotions]
     logits = predict_logits(model, features, torch.from_numpy(vectors).to(torch_device))
-    not_trained = [e for e in emotions if e not in task.train_emotions]
-    return score(logits, labels[:, columns], emotions, not_trained, config.threshold, split)
+    return score(logits, labels[:, columns], emotions, task.unseen, config.threshold, split)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emozsl.data import load_dataset
 from emozsl.data.synth import write_synth
-from emozsl.reports import evaluate_and_report
+from emozsl.reports import report_training_result
 from emozsl.runs import RunConfig
 from emozsl.splits import make_split, manifest_name, save_manifest
 from emozsl.train import train
@@ -29,5 +29,4 @@ def quickstart(out: str | Path = "quickstart", zsl: str = "fear", epochs: int = 
                        target=manifest["target"], epochs=epochs, seed=seed, device=device,
                        runs_dir=str(out / "runs"))
     run_dir = train(config)
-    table, _ = evaluate_and_report(run_dir, device=device)
-    return f"run: {run_dir}\n\n{table}"
+    return f"run: {run_dir}\n\n{report_training_result(run_dir)}"

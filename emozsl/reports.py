@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from emozsl.evaluate import EvalResult, evaluate_run
+from emozsl.runs import RESULTS_FILE, read_json
 from emozsl.metrics import METRIC_TITLES, METRICS
 
 TABLE_METRICS = ("wacc", "f1_weighted", "f1_positive", "auc")
@@ -72,3 +73,10 @@ def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, 
     result = evaluate_run(run_dir, emotions, data, device)
     files = write_tables(result, out_dir or Path(run_dir) / "eval")
     return console_table(result), files
+
+
+def report_training_result(run_dir: str | Path) -> str:
+    """The test table that training already scored (results.json), written like `emozsl eval`'s."""
+    result = EvalResult.from_dict(read_json(Path(run_dir) / RESULTS_FILE)["test"])
+    write_tables(result, Path(run_dir) / "eval")
+    return console_table(result)

@@ -114,7 +114,8 @@ def selection_metric(config: RunConfig, task: Task) -> str:
 
 def new_run_dir(config: RunConfig) -> Path:
     """A fresh folder: an existing run is never overwritten (a suffix is added instead)."""
-    base = config.name or f"{config.model}_{config.protocol}{'_' + str(config.target) if config.target is not None else ''}_seed{config.seed}"
+    target = f"_{config.target}" if config.target is not None else ""
+    base = config.name or f"{config.model}_{config.protocol}{target}_seed{config.seed}"
     root = Path(config.runs_dir)
     candidate, n = root / base, 1
     while candidate.exists():

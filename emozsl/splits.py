@@ -130,9 +130,9 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
         "low_resource": [target] if protocol == "fsl" else [],
         "seed": seed, "params": {"shots": shots, "fraction": fraction}, "sources": sources, "rows": rows,
     }
-    task = apply_split(manifest, data, extra)
-    manifest["positives"] = {s: {e: int(c) for e, c in zip(emotions, d.presence.sum(0))}
-                             for s, d in task.splits.items()}
+    # Counts from the labels alone: applying the split would copy every feature array.
+    manifest["positives"] = {s: {e: int(c) for e, c in zip(emotions, (_split_labels(manifest, data, extra, s) > 0).sum(0))}
+                             for s in SPLITS}
     return manifest
 
 
@@ -153,6 +153,21 @@ def _extra_labels(extra: MultimodalDataset, emotions: list[str], rows: np.ndarra
     return presence[:, columns].astype(np.float32)
 
 
+def _manifest_rows(manifest: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = manifest["rows"][split]
+    return np.asarray(rows["data"], dtype=int), np.asarray(rows.get("extra", []), dtype=int)
+
+
+def _split_labels(manifest: dict, data: MultimodalDataset, extra: MultimodalDataset | None, split: str) -> np.ndarray:
+    """One split's label matrix in the manifest's column order, without touching any feature."""
+    rows, extra_rows = _manifest_rows(manifest, split)
+    labels = np.zeros((len(rows), len(manifest["emotions"])), np.float32)
+    labels[:, :len(data.emotions)] = data.splits[split].labels[rows]
+    if len(extra_rows):
+        labels = np.concatenate([labels, _extra_labels(extra, manifest["emotions"], extra_rows, split)])
+    return labels
+
+
 def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDataset | None = None) -> Task:
     """Turn a manifest and the data it was made from into a Task; other data -> error."""
     _check_source(manifest, "data", data)
@@ -163,18 +178,15 @@ def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDatase
     emotions = manifest["emotions"]
     splits = {}
     for split in SPLITS:
-        part = data.splits[split].subset(np.asarray(manifest["rows"][split]["data"], dtype=int))
-        labels = np.zeros((len(part), len(emotions)), np.float32)
-        labels[:, :len(data.emotions)] = part.labels
-        extra_rows = np.asarray(manifest["rows"][split].get("extra", []), dtype=int)
+        rows, extra_rows = _manifest_rows(manifest, split)
+        source = data.splits[split]
+        features = {m: a[rows] for m, a in source.features.items()}
+        ids = source.ids[rows]
         if len(extra_rows):
             added = extra.splits[split].subset(extra_rows)
-            part = SplitData({m: np.concatenate([a, added.features[m]]) for m, a in part.features.items()},
-                             np.concatenate([labels, _extra_labels(extra, emotions, extra_rows, split)]),
-                             np.concatenate([part.ids, added.ids]))
-        else:
-            part = SplitData(part.features, labels, part.ids)
-        splits[split] = part
+            features = {m: np.concatenate([a, added.features[m]]) for m, a in features.items()}
+            ids = np.concatenate([ids, added.ids])
+        splits[split] = SplitData(features, _split_labels(manifest, data, extra, split), ids)
     return Task(list(emotions), list(manifest["train_emotions"]), list(manifest["unseen"]), splits,
                 manifest["dataset"], manifest)
 
