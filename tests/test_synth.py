@@ -50,6 +50,9 @@ def test_synth_iemocap_writes_mult_and_nine_class_files(tmp_path):
     for split in ("train", "valid", "test"):
         assert len(four.splits[split]) == nine.splits[split].presence[:, main].any(1).sum()
         assert (four.splits[split].labels.sum(1) == 1).all()
+    for split in ("train", "valid", "test"):  # the same utterances in both copies, as in MulT's pickles
+        assert list(noalign.splits[split].ids) == list(four.splits[split].ids)
+        assert np.array_equal(noalign.splits[split].labels, four.splits[split].labels)
     assert noalign.splits["train"].features["audio"].shape[1] > 20
     assert noalign.splits["train"].features["visual"].shape[1] > noalign.splits["train"].features["audio"].shape[1]
 

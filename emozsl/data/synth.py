@@ -122,15 +122,21 @@ def synth_iemocap9(size: str = "small", seed: int = 0, embeddings: str | None = 
     prototypes = _unit(emotion_vectors(load_embeddings(embeddings), IEMOCAP9_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     scale = 1.0 if size == "full" else IEMOCAP_SMALL_FRACTION
-    splits = {}
+    utterances = {}
     for s, split in enumerate(SPLITS):
         counts = [max(1, round(IEMOCAP9_COUNTS[e][s] * scale)) if IEMOCAP9_COUNTS[e][s] else 0
                   for e in IEMOCAP9_EMOTIONS]
         classes = rng.permutation(np.repeat(np.arange(len(counts)), counts))
-        labels = np.eye(len(IEMOCAP9_EMOTIONS), dtype=np.float32)[classes]
         strength = rng.choice(INTENSITY_LEVELS[:6], size=len(classes)) + 0.5
-        latent = strength[:, None] * prototypes[classes] + rng.normal(0, LATENT_NOISE, (len(classes), prototypes.shape[1]))
-        features = _features(latent, maps, steps or {m: 20 for m in FEATURE_DIMS}, rng)
+        noise = rng.normal(0, LATENT_NOISE, (len(classes), prototypes.shape[1]))
+        utterances[split] = (classes, strength[:, None] * prototypes[classes] + noise)
+    # Features from a stream of their own, drawn after every label: the aligned and unaligned
+    # copies (different lengths, so different draws) then hold the same utterances, as MulT's do.
+    feature_rng = np.random.default_rng([seed, 1])
+    splits = {}
+    for s, (split, (classes, latent)) in enumerate(utterances.items()):
+        features = _features(latent, maps, steps or {m: 20 for m in FEATURE_DIMS}, feature_rng)
+        labels = np.eye(len(IEMOCAP9_EMOTIONS), dtype=np.float32)[classes]
         ids = np.array([f"Ses{s}_{split}_{i:05d}" for i in range(len(classes))])
         splits[split] = SplitData(features, labels, ids)
     return MultimodalDataset("iemocap9", list(IEMOCAP9_EMOTIONS), splits, f"synth:iemocap:{size}:{seed}")
