@@ -10,6 +10,7 @@ import click
 
 from emozsl.errors import EmozslError
 from emozsl.models import REGISTRY
+from emozsl.models.head import EMOTION_MAPS, HEADS, SIMILARITIES
 
 log = logging.getLogger("emozsl")
 
@@ -69,17 +70,20 @@ def data():
 
 @data.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["mosei", "iemocap"]), default="mosei", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["mosei", "iemocap", "cherma"]), default="mosei", show_default=True,
+              help="cherma: per-utterance .npy files with uni-modal labels.")
 @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True,
               help="full: the real split sizes.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--unaligned", is_flag=True, help="iemocap: also write iemocap_data_noalign.pkl.")
 @click.option("--embeddings", type=click.Path(dir_okay=False), help="Emotion vectors (default: shipped).")
-def data_synth(out, fmt, size, seed, unaligned, embeddings):
+@click.option("--disagreement", type=float, default=0.25, show_default=True,
+              help="cherma: chance that a modality's own label differs from the multimodal one.")
+def data_synth(out, fmt, size, seed, unaligned, embeddings, disagreement):
     """Write a generated data set in the real on-disk formats to OUT."""
     from emozsl.data.synth import write_synth
 
-    for path in write_synth(fmt, out, size, seed, embeddings, unaligned):
+    for path in write_synth(fmt, out, size, seed, embeddings, unaligned, disagreement):
         click.echo(f"wrote {path}")
 
 
@@ -154,7 +158,7 @@ def embeddings_neighbors(word, path, k):
 
 # ---------------------------------------------------------------- split
 @main.command()
-@click.option("--dataset", type=click.Choice(["mosei", "iemocap"]), help="Checked against the data.")
+@click.option("--dataset", type=click.Choice(["mosei", "iemocap", "cherma"]), help="Checked against the data.")
 @click.option("--data", "data_path", help="MOSEI folder, MulT IEMOCAP pickle or converted .h5 "
               "(default: $EMOZSL_DATA or data/synth-mosei).")
 @click.option("--extra", help="IEMOCAP 9-class folder that supplies the extra emotion.")
@@ -179,6 +183,13 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 # ---------------------------------------------------------------- train / eval
 @main.command("train")
 @click.option("--model", type=click.Choice(list(REGISTRY)), default="eea", show_default=True)
+@click.option("--head", type=click.Choice(HEADS), help="embedding (default; scores unseen emotions) or linear "
+              "(a plain classifier for supervised comparison).")
+@click.option("--similarity", type=click.Choice(SIMILARITIES), help="Embedding head: dot (default), cosine "
+              "with a learned temperature, neg-sq-distance.")
+@click.option("--emotion-map", type=click.Choice(EMOTION_MAPS), help="Embedding head: linear (default) or mlp.")
+@click.option("--seeds", type=int, default=1, show_default=True, help="Repeat with N seeds; reports mean +- std.")
+@click.option("--folds", type=int, help="k-fold cross-validation over all rows (with --seeds: folds x seeds runs).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="JSON run config (e.g. a run's config.json); options given here override it.")
 @click.option("--data", "data_path", help="Data (default: $EMOZSL_DATA or data/synth-mosei).")
@@ -200,18 +211,19 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 @click.option("--modalities", help="Comma-separated subset of text,audio,visual (e.g. text,audio).")
 @click.option("--option", "options", multiple=True, help="Model option KEY=VALUE (see `emozsl models`).")
 @click.option("--word", "words", multiple=True, help="Word form for an emotion, EMOTION=WORD (excited=exciting).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast on CUDA.")
+@click.option("--compile", "compile", is_flag=True, default=None, help="torch.compile the backbone.")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
 def train_command(config_file, data_path, split_file, zsl, fsl, modalities, options, words, embeddings_file,
-                  **overrides):
-    """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results)."""
-    from emozsl.train import train_from_options
+                  seeds, folds, **overrides):
+    """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results) and prints its
+    test table (with --seeds/--folds: one folder per run and a mean +- std table)."""
+    from emozsl.reports import train_and_report
 
     modality_list = [m.strip() for m in modalities.split(",") if m.strip()] if modalities else None
-    run_dir = train_from_options(config_file, data=data_path, split=split_file, zsl=zsl, fsl=fsl,
-                                 modalities=modality_list,
-                                 model_options=_pairs(options, "--option"), emotion_words=_pairs(words, "--word"),
-                                 embeddings=embeddings_file, **overrides)
-    click.echo(f"run: {run_dir}")
+    click.echo(train_and_report(config_file, seeds, folds, data=data_path, split=split_file, zsl=zsl, fsl=fsl,
+                                modalities=modality_list, model_options=_pairs(options, "--option"),
+                                emotion_words=_pairs(words, "--word"), embeddings=embeddings_file, **overrides))
 
 
 @main.command("eval")
@@ -228,6 +240,50 @@ def eval_command(run, emotions, data_path, device, out):
     table, files = evaluate_and_report(run, emotion_list, data_path, device, out)
     click.echo(table)
     click.echo("\nwrote " + ", ".join(str(f) for f in files))
+
+
+@main.command("sweep")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--executor", type=click.Choice(["local", "process", "ray"]), help="Overrides the file's.")
+@click.option("--workers", type=int, help="process / ray: trials at a time (overrides the file's).")
+def sweep_command(file, executor, workers):
+    """Run every trial of a TOML sweep; finished trials are skipped, so a rerun resumes."""
+    from emozsl.sweep import run_sweep
+
+    folder, counts = run_sweep(file, executor, workers)
+    click.echo(f"{folder}: {counts['trials']} trials, {counts['done']} trained, {counts['skipped']} already finished")
+
+
+@main.command("report")
+@click.argument("runs_dir", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: RUNS_DIR/report).")
+def report_command(runs_dir, out):
+    """Long CSV of every run and metric; mean +- std tables (Markdown, CSV, LaTeX); plots."""
+    from emozsl.report_runs import write_report
+
+    text, files = write_report(runs_dir, out)
+    click.echo(text)
+    click.echo(f"\nwrote {len(files)} files to {files[0].parent}")
+
+
+@main.command("bench")
+@click.option("--model", "models", multiple=True, type=click.Choice(list(REGISTRY)),
+              help="Backbone to time (repeatable; default eea).")
+@click.option("--all", "all_models", is_flag=True, help="Every registered backbone.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--data", "data_path", help="Data to time on (default: generated MOSEI data of --size, cached).")
+@click.option("--size", type=click.Choice(["small", "full"]), default="full", show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
+@click.option("--compile", "compile_model", is_flag=True, help="torch.compile the backbones.")
+@click.option("--out", type=click.Path(dir_okay=False), default="bench.json", show_default=True)
+def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile_model, out):
+    """Train/eval samples per second and full-epoch time per backbone; table and JSON."""
+    from emozsl.bench import bench, format_bench
+
+    chosen = list(REGISTRY) if all_models else list(models) or ["eea"]
+    click.echo(format_bench(bench(chosen, device, data_path, size, batch_size, precision, compile_model, out)))
+    click.echo(f"\nwrote {out}")
 
 
 @main.command("models")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,12 +10,26 @@ import numpy as np
 import torch
 
 from emozsl.data import SplitData
-from emozsl.embeddings import default_embeddings_path, emotion_vectors, file_sha256, load_embeddings
+from emozsl.embeddings import (
+    default_embeddings_path,
+    emotion_vectors,
+    file_sha256,
+    load_embeddings,
+)
 from emozsl.errors import EmozslError
 from emozsl.metrics import METRICS, emotion_metrics, group_summary
 from emozsl.models import build_model
-from emozsl.runs import (CHECKPOINT_FILE, CONFIG_FILE, METADATA_FILE, SPLIT_FILE, RunConfig, load_checkpoint,
-                         prepare_task, read_json, resolve_device)
+from emozsl.runs import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    METADATA_FILE,
+    SPLIT_FILE,
+    RunConfig,
+    load_checkpoint,
+    prepare_task,
+    read_json,
+    resolve_device,
+)
 
 EVAL_BATCH = 1024
 
@@ -55,12 +70,14 @@ def split_tensors(split: SplitData, device: torch.device) -> tuple[dict[str, tor
 
 @torch.no_grad()
 def predict_logits(model: torch.nn.Module, features: dict[str, torch.Tensor], vectors: torch.Tensor,
-                   batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Logits (N, K), computed in batches and kept on the features' device."""
+                   batch_size: int = EVAL_BATCH, precision=None) -> torch.Tensor:
+    """Logits (N, K) in fp32, computed in batches (under `precision`, an autocast context) and
+    kept on the features' device: metrics are computed once, from all of them."""
     model.eval()
     n = len(next(iter(features.values())))
-    return torch.cat([model({m: a[i:i + batch_size] for m, a in features.items()}, vectors)
-                      for i in range(0, n, batch_size)])
+    with precision or contextlib.nullcontext():
+        return torch.cat([model({m: a[i:i + batch_size] for m, a in features.items()}, vectors).float()
+                          for i in range(0, n, batch_size)])
 
 
 def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unseen: list[str],
@@ -70,9 +87,12 @@ def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unsee
                       emotion_metrics(labels.cpu().numpy(), probabilities, threshold), split)
 
 
-def load_run_model(run_dir: Path, config: RunConfig, input_dims: dict[str, int], word_dim: int,
+def load_run_model(run_dir: Path, config: RunConfig, metadata: dict, word_dim: int,
                    device: torch.device) -> torch.nn.Module:
-    model = build_model(config.model, input_dims, word_dim, config.model_options)
+    # The linear head's trained-emotion vectors are a buffer: the checkpoint fills the placeholder.
+    placeholder = torch.zeros(len(metadata["train_emotions"]), word_dim) if config.head == "linear" else None
+    model = build_model(config.model, metadata["input_dims"], word_dim, config.model_options,
+                        config.head_settings(), placeholder)
     load_checkpoint(model, run_dir / CHECKPOINT_FILE)
     return model.to(device)
 
@@ -110,7 +130,7 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     embeddings_path = run_embeddings(config, metadata)
     vectors = emotion_vectors(load_embeddings(embeddings_path), emotions, config.emotion_words, embeddings_path)
     torch_device = resolve_device(device)
-    model = load_run_model(run_dir, config, task.input_dims(), vectors.shape[1], torch_device)
+    model = load_run_model(run_dir, config, metadata, vectors.shape[1], torch_device)
     features, labels = split_tensors(task.splits[split], torch_device)
     columns = [task.emotions.index(e) for e in emotions]
     logits = predict_logits(model, features, torch.from_numpy(vectors).to(torch_device))

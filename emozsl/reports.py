@@ -8,9 +8,11 @@ import json
 import math
 from pathlib import Path
 
+from emozsl.crossval import SUMMARY_FILE, repeated_runs
 from emozsl.evaluate import EvalResult, evaluate_run
-from emozsl.runs import RESULTS_FILE, read_json
 from emozsl.metrics import METRIC_TITLES, METRICS
+from emozsl.runs import RESULTS_FILE, read_json
+from emozsl.train import config_from_options, train
 
 TABLE_METRICS = ("wacc", "f1_weighted", "f1_positive", "auc")
 SUMMARY_LABELS = {"seen": "seen average", "unseen": "unseen average", "harmonic": "harmonic mean"}
@@ -80,3 +82,30 @@ def report_training_result(run_dir: str | Path) -> str:
     result = EvalResult.from_dict(read_json(Path(run_dir) / RESULTS_FILE)["test"])
     write_tables(result, Path(run_dir) / "eval")
     return console_table(result)
+
+
+def summary_table(summary: dict) -> str:
+    """Mean +- std over the runs of a repeated/cross-validated training (summary.json)."""
+    scheme = f"{summary['folds']} folds x " if summary["folds"] else ""
+    lines = [f"test, mean +- std over {scheme}seeds {', '.join(map(str, summary['seeds']))} ({len(summary['runs'])} runs)"]
+    width = max(len(e) + 2 for e in [*summary["emotions"], *SUMMARY_LABELS.values()])
+    lines.append(f"{'emotion':<{width}}  " + "  ".join(f"{METRIC_TITLES[m]:>15}" for m in METRICS))
+    rows = [(("* " if e in summary["unseen"] else "") + e, summary["per_emotion"][e]) for e in summary["emotions"]]
+    rows += [(SUMMARY_LABELS.get(group, group), values) for group, values in summary["summary"].items()]
+    for label, values in rows:
+        lines.append(f"{label:<{width}}  " + "  ".join(
+            f"{values[m]['mean']:>7.3f} +- {values[m]['std']:.3f}" for m in METRICS))
+    if summary["unseen"]:
+        lines.append("* unseen in training")
+    return "\n".join(lines)
+
+
+def train_and_report(config_file: str | None = None, seeds: int = 1, folds: int | None = None, **options) -> str:
+    """`emozsl train`: one run and its test table, or (--seeds N / --folds K) repeated runs and
+    their mean +- std table."""
+    config = config_from_options(config_file, **options)
+    if seeds == 1 and folds is None:
+        run_dir = train(config)
+        return f"run: {run_dir}\n\n{report_training_result(run_dir)}"
+    parent = repeated_runs(config, seeds, folds)
+    return f"runs: {parent}\n\n{summary_table(read_json(parent / SUMMARY_FILE))}"

@@ -15,8 +15,9 @@ import torch
 
 from emozsl.data import MODALITIES, default_data_path, load_dataset
 from emozsl.errors import EmozslError
-from emozsl.splits import Task, apply_split, load_manifest, make_split
+from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
 
+PRECISIONS = ("fp32", "bf16")
 CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE = "config.json", "metrics.jsonl", "checkpoint.pt"
 METADATA_FILE, RESULTS_FILE, SPLIT_FILE = "metadata.json", "results.json", "split.json"
 
@@ -25,6 +26,9 @@ METADATA_FILE, RESULTS_FILE, SPLIT_FILE = "metadata.json", "results.json", "spli
 class RunConfig:
     model: str = "eea"
     model_options: dict = field(default_factory=dict)
+    head: str = "embedding"  # or "linear": a plain classifier, supervised comparison only
+    similarity: str = "dot"  # embedding head: dot (the paper's), cosine, neg-sq-distance
+    emotion_map: str = "linear"  # embedding head: linear (the paper's) or mlp
     data: str = field(default_factory=default_data_path)
     extra: str | None = None  # IEMOCAP 9-class folder supplying the extra emotion
     trust_pickle: bool = False
@@ -34,6 +38,8 @@ class RunConfig:
     shots: int | None = None
     fraction: float = 0.01
     split_seed: int = 0
+    folds: int | None = None  # k-fold cross-validation over all rows: this run is fold `fold` of `folds`
+    fold: int | None = None
     # Modalities used; text+audio answers FACET's leak (its visual columns hold a commercial
     # emotion classifier's output), see protocol.md.
     modalities: list = field(default_factory=lambda: list(MODALITIES))
@@ -51,6 +57,8 @@ class RunConfig:
     select_metric: str | None = None  # None: wacc for MOSEI, acc for IEMOCAP
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"  # or "bf16": autocast on CUDA
+    compile: bool = False  # torch.compile the backbone
     runs_dir: str = "runs"
     name: str | None = None
 
@@ -62,6 +70,20 @@ class RunConfig:
                 raise EmozslError(f"{name}={value}: must be positive")
         if not 0 < self.threshold < 1:
             raise EmozslError(f"threshold={self.threshold}: must be within (0, 1)")
+        if self.precision not in PRECISIONS:
+            raise EmozslError(f"precision '{self.precision}': choose one of {', '.join(PRECISIONS)}")
+        if (self.folds is None) != (self.fold is None):
+            raise EmozslError("folds and fold: give both or neither")
+        if self.folds is not None:
+            if self.folds < 3:
+                raise EmozslError(f"folds={self.folds}: need at least 3 (test, valid and train folds)")
+            if not 0 <= self.fold < self.folds:
+                raise EmozslError(f"fold={self.fold}: must be within 0..{self.folds - 1}")
+            if self.split:
+                raise EmozslError("cross-validation makes its own splits: drop --split")
+
+    def head_settings(self) -> dict:
+        return {"head": self.head, "similarity": self.similarity, "emotion_map": self.emotion_map}
 
     @classmethod
     def from_dict(cls, values: dict, where: str = "config") -> RunConfig:
@@ -89,10 +111,19 @@ def resolve_device(name: str) -> torch.device:
         raise EmozslError(f"--device {name}: not a device (use auto, cpu, cuda or cuda:N)") from None
 
 
+def autocast(device: torch.device, precision: str):
+    """The context the forward passes run in: bf16 autocast on CUDA, or plain fp32."""
+    if precision == "bf16" and device.type != "cuda":
+        raise EmozslError(f"--precision bf16 needs a CUDA device (got {device})")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def prepare_task(config: RunConfig) -> tuple[Task, dict]:
     """Load the data (and extra data), then apply the manifest or make one; returns the task and
     the manifest to store in the run folder."""
     data = load_dataset(config.data, config.trust_pickle)
+    if config.folds is not None:
+        data = fold_dataset(data, config.folds, config.fold, config.split_seed)
     extra = load_dataset(config.extra, config.trust_pickle) if config.extra else None
     if config.split:
         manifest = load_manifest(config.split)
@@ -115,6 +146,7 @@ def selection_metric(config: RunConfig, task: Task) -> str:
 def new_run_dir(config: RunConfig) -> Path:
     """A fresh folder: an existing run is never overwritten (a suffix is added instead)."""
     target = f"_{config.target}" if config.target is not None else ""
+    target += f"_fold{config.fold}of{config.folds}" if config.folds is not None else ""
     base = config.name or f"{config.model}_{config.protocol}{target}_seed{config.seed}"
     root = Path(config.runs_dir)
     candidate, n = root / base, 1

@@ -92,7 +92,7 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
         target = resolve_target(target, emotions, f"--{protocol}")
         column = emotions.index(target)
         for split in SPLITS:
-            presence = data.splits[split].presence[:, column]
+            presence = data.splits[split].any_presence[:, column]
             if split == "test":
                 kept = np.arange(len(presence))
             elif protocol == "zsl":
@@ -186,7 +186,13 @@ def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDatase
             added = extra.splits[split].subset(extra_rows)
             features = {m: np.concatenate([a, added.features[m]]) for m, a in features.items()}
             ids = np.concatenate([ids, added.ids])
-        splits[split] = SplitData(features, _split_labels(manifest, data, extra, split), ids)
+        labels = _split_labels(manifest, data, extra, split)
+        # Uni-modal labels in the manifest's columns; appended extra rows carry only the shared label.
+        modality_labels = {}
+        for m, array in source.modality_labels.items():
+            modality_labels[m] = labels.copy()
+            modality_labels[m][:len(rows), :array.shape[1]] = array[rows]
+        splits[split] = SplitData(features, labels, ids, modality_labels)
     return Task(list(emotions), list(manifest["train_emotions"]), list(manifest["unseen"]), splits,
                 manifest["dataset"], manifest)
 
@@ -196,6 +202,37 @@ def _check_source(manifest: dict, role: str, data: MultimodalDataset) -> None:
     if data.fingerprint() != expected:
         raise EmozslError(f"{data.source}: this split was made from other data (fingerprint {expected}, "
                           f"this data {data.fingerprint()})")
+
+
+def fold_dataset(data: MultimodalDataset, folds: int, fold: int, seed: int) -> MultimodalDataset:
+    """k-fold cross-validation: all rows pooled and dealt into `folds` folds by a permutation from
+    `seed` (so every training seed sees the same folds); fold `fold` is test, the next one valid,
+    the rest train. Splits (zero-/few-shot) then apply to this data as to any other."""
+    pooled = [(split, row) for split in SPLITS for row in range(len(data.splits[split]))]
+    order = np.random.default_rng([seed, folds]).permutation(len(pooled))
+    assignment = np.empty(len(pooled), int)
+    assignment[order] = np.arange(len(pooled)) % folds
+    roles = {"test": [fold], "valid": [(fold + 1) % folds],
+             "train": [f for f in range(folds) if f not in (fold, (fold + 1) % folds)]}
+    parts = {}
+    for role, members in roles.items():
+        chosen = [pooled[i] for i in np.flatnonzero(np.isin(assignment, members))]
+        pieces = [data.splits[s].subset(np.array([r for s2, r in chosen if s2 == s], int)) for s in SPLITS]
+        pieces = [p for p in pieces if len(p)]
+        parts[role] = _concat_splits(pieces)
+    return MultimodalDataset(data.name, list(data.emotions), parts, f"{data.source} (fold {fold} of {folds}, seed {seed})",
+                             dict(data.neg_inf_replaced))
+
+
+def _concat_splits(parts: list[SplitData]) -> SplitData:
+    def cat(arrays):  # modalities may differ in length across splits: pad to the longest with zeros
+        steps = max(a.shape[1] for a in arrays)
+        return np.concatenate([np.pad(a, ((0, 0), (0, steps - a.shape[1]), (0, 0))) for a in arrays])
+
+    first = parts[0]
+    return SplitData({m: cat([p.features[m] for p in parts]) for m in first.features},
+                     np.concatenate([p.labels for p in parts]), np.concatenate([p.ids for p in parts]),
+                     {m: np.concatenate([p.modality_labels[m] for p in parts]) for m in first.modality_labels})
 
 
 def manifest_name(manifest: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -85,3 +86,27 @@ def synth_mosei_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "mosei"
     write_synth("mosei", out, size="small", seed=0)
     return out
+
+
+CHERMA_CHINESE = ["愤怒", "厌恶", "恐惧", "高兴", "平静", "悲伤", "惊奇"]  # anger .. surprise
+
+
+def write_cherma(folder: Path, seed: int = 0, splits=("train", "test"), dims=(8, 5, 4)) -> Path:
+    """CHERMA layout: {split}.json and text/{split}/NAME.npy, audio/{split}/NAME.npy,
+    visual/{split}/NAME.mp4.npy of varying lengths; labels in Chinese."""
+    rng = np.random.default_rng(seed)
+    for split in splits:
+        examples = []
+        for i in range(30):
+            name = f"{split}_{i:03d}"
+            for modality, dim, suffix in zip(("text", "audio", "visual"), dims, ("", "", ".mp4")):
+                path = folder / modality / split / f"{name}{suffix}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, rng.normal(size=(int(rng.integers(2, 9)), dim)).astype(np.float32))
+            labels = rng.integers(0, 7, 4)
+            labels[3] = i % 7  # every class present
+            examples.append({"audio_file": f"{name}.wav", "video_file": f"{name}.mp4",
+                             "txt_label": CHERMA_CHINESE[labels[0]], "audio_label": CHERMA_CHINESE[labels[1]],
+                             "visual_label": CHERMA_CHINESE[labels[2]], "video_label": CHERMA_CHINESE[labels[3]]})
+        (folder / f"{split}.json").write_text(json.dumps(examples, ensure_ascii=False), encoding="utf-8")
+    return folder

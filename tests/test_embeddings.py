@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from emozsl.embeddings import (PRESETS, build_embeddings, default_embeddings_path, emotion_vectors,
-                               file_sha256, load_embeddings, neighbors, read_word_list)
+from emozsl.embeddings import (
+    PRESETS,
+    build_embeddings,
+    default_embeddings_path,
+    emotion_vectors,
+    file_sha256,
+    load_embeddings,
+    neighbors,
+    read_word_list,
+)
 from emozsl.errors import EmozslError
 
 WORD_FORMS = ["anger", "angry", "happy", "happiness", "sad", "sadness", "surprise", "surprised", "surprising",

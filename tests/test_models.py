@@ -10,14 +10,22 @@ from emozsl.runs import load_checkpoint, save_checkpoint
 
 DIMS = {"text": 12, "audio": 7, "visual": 5}
 WORD_DIM = 8
+ALIGNED = {"text": 6, "audio": 6, "visual": 6}
+UNALIGNED = {"text": 6, "audio": 11, "visual": 9}
 
 
-def batch(steps: dict[str, int], n: int = 4) -> dict[str, torch.Tensor]:
-    return {m: torch.randn(n, steps[m], d) for m, d in DIMS.items()}
+def batch(steps: dict[str, int], n: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return {m: torch.randn(n, steps[m], d, generator=generator) for m, d in DIMS.items()}
 
 
 def emotions(k: int) -> torch.Tensor:
     return torch.randn(k, WORD_DIM, generator=torch.Generator().manual_seed(k))
+
+
+def model_for(name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(name, DIMS, WORD_DIM)
 
 
 @pytest.fixture(params=list(REGISTRY))
@@ -25,42 +33,72 @@ def name(request):
     return request.param
 
 
-@pytest.mark.parametrize("steps", [{"text": 6, "audio": 6, "visual": 6}, {"text": 6, "audio": 11, "visual": 9}],
-                         ids=["aligned", "unaligned"])
+def shapes(name: str) -> dict[str, int]:
+    return UNALIGNED if REGISTRY[name].unaligned else ALIGNED
+
+
+@pytest.mark.parametrize("steps", [ALIGNED, UNALIGNED], ids=["aligned", "unaligned"])
 def test_forward_backward(name, steps):
-    torch.manual_seed(0)
-    model = build_model(name, DIMS, WORD_DIM)
-    if steps["audio"] != steps["text"] and not REGISTRY[name].unaligned:
+    model = model_for(name)
+    if steps is UNALIGNED and not REGISTRY[name].unaligned:
         with pytest.raises(EmozslError, match="aligned"):  # an aligned-only backbone must say so
             model(batch(steps), emotions(5))
         return
-    logits = model(batch(steps), emotions(5))
-    assert logits.shape == (4, 5)
-    logits.sum().backward()
-    grads = [p.grad for p in model.parameters() if p.requires_grad]
-    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    outputs = model.outputs(batch(steps), emotions(5))
+    assert outputs["prediction"].shape == (4, 5)
+    sum(o.sum() for o in outputs.values()).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"parameters outside the graph: {missing}"
 
 
 def test_emotion_list_is_an_input(name):
-    torch.manual_seed(0)
-    model = build_model(name, DIMS, WORD_DIM).eval()
-    x = batch({m: 6 for m in DIMS})
+    model = model_for(name).eval()
+    x = batch(shapes(name))
     vectors = emotions(6)
     with torch.no_grad():
         five = model(x, vectors[:5])
         six = model(x, vectors)
     assert six.shape == (4, 6)
-    assert torch.allclose(six[:, :5], five, atol=1e-6)
+    assert torch.allclose(six[:, :5], five, atol=1e-5)
+
+
+def test_padding_is_masked(name):
+    """Zero steps (padding) added to every sequence, at the front as MOSEI pads or at the end as
+    per-utterance files are padded, leave every output unchanged."""
+    model = model_for(name).eval()
+    steps = shapes(name)
+    x, vectors = batch(steps), emotions(3)
+    front = {m: torch.cat([torch.zeros(4, 3, a.shape[2]), a], 1) for m, a in x.items()}
+    end = {m: torch.cat([a, torch.zeros(4, 2, a.shape[2])], 1) for m, a in x.items()}
+    with torch.no_grad():
+        reference = model(x, vectors)
+        assert torch.allclose(model(front, vectors), reference, atol=1e-5)
+        assert torch.allclose(model(end, vectors), reference, atol=1e-5)
+
+
+def test_samples_are_independent_of_their_batch(name):
+    """In eval mode a sample's logits do not depend on the other samples or its padded length
+    (an LSTM recurring over the batch axis, LMR-CBT's original defect, fails this)."""
+    model = model_for(name).eval()
+    steps = shapes(name)
+    x, vectors = batch(steps, n=5), emotions(3)
+    short = {m: a.clone() for m, a in x.items()}
+    for a in short.values():
+        a[1, :2] = 0  # sample 1 is shorter: its first two steps are padding
+    with torch.no_grad():
+        together = model(short, vectors)
+        alone = model({m: a[1:2, 2:] for m, a in short.items()}, vectors)
+        others = model({m: a[[0, 2, 3, 4]] for m, a in short.items()}, vectors)
+    assert torch.allclose(together[1:2], alone, atol=1e-5)
+    assert torch.allclose(together[[0, 2, 3, 4]], others, atol=1e-5)
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(name, tmp_path):
-    torch.manual_seed(0)
-    model = build_model(name, DIMS, WORD_DIM).eval()
+    model = model_for(name).eval()
     save_checkpoint(model, tmp_path / "c.pt")
-    torch.manual_seed(1)
-    fresh = build_model(name, DIMS, WORD_DIM).eval()
+    fresh = model_for(name, seed=1).eval()
     load_checkpoint(fresh, tmp_path / "c.pt")
-    x, vectors = batch({m: 6 for m in DIMS}), emotions(3)
+    x, vectors = batch(shapes(name)), emotions(3)
     with torch.no_grad():
         assert torch.equal(model(x, vectors), fresh(x, vectors))
 
@@ -83,11 +121,10 @@ def test_unknown_or_mistyped_options_are_errors():
 
 
 def test_eea_poolings_differ_and_text_lives_in_word_space():
-    torch.manual_seed(0)
-    final = build_model("eea", DIMS, WORD_DIM).eval()
+    final = model_for("eea").eval()
     last = build_model("eea", DIMS, WORD_DIM, {"pooling": "last-step-sum"}).eval()
     last.load_state_dict(final.state_dict())
-    x, vectors = batch({m: 6 for m in DIMS}), emotions(3)
+    x, vectors = batch(ALIGNED), emotions(3)
     with torch.no_grad():
         assert not torch.allclose(final(x, vectors), last(x, vectors))
     assert isinstance(final.head.maps["text"], torch.nn.Identity)

@@ -2,8 +2,8 @@ import pickle
 
 import numpy as np
 import pytest
-
 from conftest import N_MOSEI, write_h5, write_iemocap9, write_mosei, write_mult
+
 from emozsl.data import load_dataset, write_safe_h5
 from emozsl.data.readers import IEMOCAP9_EMOTIONS, MOSEI_EMOTIONS
 from emozsl.errors import EmozslError

@@ -3,11 +3,17 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import write_iemocap9, write_mosei, write_mult
+
 from emozsl.data import load_dataset
 from emozsl.errors import EmozslError
-from emozsl.splits import apply_split, dumps_manifest, load_manifest, make_split, save_manifest
+from emozsl.splits import (
+    apply_split,
+    dumps_manifest,
+    load_manifest,
+    make_split,
+    save_manifest,
+)
 
 
 @pytest.fixture

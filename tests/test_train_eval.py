@@ -114,7 +114,7 @@ def test_training_is_seeded_and_never_overwrites_a_run(synth_mosei_dir, tmp_path
 
 
 def test_train_without_positives_is_an_error(tmp_path):
-    from conftest import write_mosei, write_h5
+    from conftest import write_h5, write_mosei
     folder = write_mosei(tmp_path / "m")
     labels = np.zeros((40, 6), np.float32)
     labels[:, [0, 1, 3, 4, 5]] = 1
@@ -144,9 +144,9 @@ def test_config_values_are_validated():
 
 
 def test_command_line_zero_overrides_the_config_file(synth_mosei_dir, tmp_path):
-    from emozsl.train import train_from_options
+    from emozsl.train import config_from_options, train
 
     (tmp_path / "c.json").write_text(json.dumps({"data": str(synth_mosei_dir), "seed": 3, "epochs": 1,
                                                  "model_options": FAST, "runs_dir": str(tmp_path)}))
-    run_dir = train_from_options(str(tmp_path / "c.json"), seed=0)
+    run_dir = train(config_from_options(str(tmp_path / "c.json"), seed=0))
     assert json.loads((run_dir / "config.json").read_text())["seed"] == 0

@@ -3,6 +3,7 @@
 A data set holds, per split, one float32 array per modality (each modality may have its own
 sequence length), a label matrix whose columns follow `emotions`, and sample ids. An emotion is
 present in a sample when its label value is > 0 (MOSEI labels are intensities, IEMOCAP 0/1).
+Some data sets (CHERMA) also label each modality on its own: `modality_labels`, same columns.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class SplitData:
     features: dict[str, np.ndarray]  # modality -> (N, T_m, D_m) float32
     labels: np.ndarray  # (N, K) float32; present when > 0
     ids: np.ndarray  # (N,) str
+    modality_labels: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> (N, K), optional
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -31,8 +33,18 @@ class SplitData:
     def presence(self) -> np.ndarray:
         return self.labels > 0
 
+    @property
+    def any_presence(self) -> np.ndarray:
+        """Present by the shared label or any uni-modal one: a zero-shot split drops all of these,
+        so no modality's loss ever sees the held-out emotion."""
+        present = self.presence
+        for labels in self.modality_labels.values():
+            present = present | (labels > 0)
+        return present
+
     def subset(self, rows: np.ndarray) -> SplitData:
-        return SplitData({m: a[rows] for m, a in self.features.items()}, self.labels[rows], self.ids[rows])
+        return SplitData({m: a[rows] for m, a in self.features.items()}, self.labels[rows], self.ids[rows],
+                         {m: a[rows] for m, a in self.modality_labels.items()})
 
 
 @dataclass
@@ -66,6 +78,9 @@ class MultimodalDataset:
             h.update("\0".join(map(str, data.ids)).encode())
             for m in sorted(data.features):
                 h.update(f"{m}{data.features[m].shape}".encode())
+            for m in sorted(data.modality_labels):
+                h.update(m.encode())
+                h.update(np.ascontiguousarray(data.modality_labels[m], dtype=np.float32).tobytes())
         return h.hexdigest()[:16]
 
     def summary(self) -> dict:
@@ -79,6 +94,9 @@ class MultimodalDataset:
                 "shapes": {m: list(a.shape) for m, a in data.features.items()},
                 "positives": {e: int(c) for e, c in zip(self.emotions, data.presence.sum(0))},
             }
+            if data.modality_labels:
+                out["splits"][split]["modality_disagreement"] = {
+                    m: round(float(((a > 0) != data.presence).any(1).mean()), 4) for m, a in data.modality_labels.items()}
         return out
 
 

@@ -15,6 +15,11 @@ def format_summary(summary: dict) -> str:
     lines.append(f"{'samples':<{width}}  " + "  ".join(f"{summary['splits'][s]['n']:>7}" for s in splits))
     for emotion in emotions:
         lines.append(f"{emotion:<{width}}  " + "  ".join(f"{summary['splits'][s]['positives'][emotion]:>7}" for s in splits))
+    if "modality_disagreement" in first:
+        lines.append("")
+        lines.append("uni-modal labels differing from the multimodal one: " + "; ".join(
+            f"{s} " + ", ".join(f"{m} {r:.0%}" for m, r in summary["splits"][s]["modality_disagreement"].items())
+            for s in splits))
     replaced = summary["neg_inf_replaced"]
     if replaced:
         lines.append("")

@@ -3,6 +3,7 @@
 - CMU-MOSEI emotion folder: {text_S_emb,audio_S,video_S,ey_S}.h5, array under key 'd1'.
 - MulT IEMOCAP pickles (iemocap_data.pkl aligned, iemocap_data_noalign.pkl unaligned).
 - IEMOCAP 9-class Python-2 pickles: {text,covarep,facet,y}_S.p, 21 steps (the last is dropped).
+- CHERMA-style folders: {split}.json + one .npy per utterance and modality (data/cherma.py).
 - emozsl's own HDF5 copy (`data convert`), which loads without trusting any pickle.
 """
 
@@ -16,7 +17,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from emozsl.data.dataset import MODALITIES, SPLITS, MultimodalDataset, SplitData, check_array, check_same_n
+from emozsl.data.cherma import is_cherma_folder, read_cherma_folder
+from emozsl.data.dataset import (
+    MODALITIES,
+    SPLITS,
+    MultimodalDataset,
+    SplitData,
+    check_array,
+    check_same_n,
+)
 from emozsl.errors import EmozslError
 
 MOSEI_EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
@@ -53,8 +62,11 @@ def load_dataset(path: str | Path, trust_pickle: bool = False) -> MultimodalData
             return read_mosei_folder(path)
         if (path / IEMOCAP9_FILES["labels"].format("train")).exists():
             return read_iemocap9_folder(path, trust_pickle)
-        raise EmozslError(f"{path}: not a CMU-MOSEI folder (no {MOSEI_FILES['labels'].format('train')}) "
-                          f"nor an IEMOCAP 9-class folder (no {IEMOCAP9_FILES['labels'].format('train')})")
+        if is_cherma_folder(path):
+            return read_cherma_folder(path)
+        raise EmozslError(f"{path}: not a CMU-MOSEI folder (no {MOSEI_FILES['labels'].format('train')}), "
+                          f"an IEMOCAP 9-class folder (no {IEMOCAP9_FILES['labels'].format('train')}) "
+                          "nor a CHERMA folder (no train.json)")
     if path.suffix in (".h5", ".hdf5"):
         return read_safe_h5(path)
     if path.suffix in (".pkl", ".pickle"):
@@ -193,6 +205,8 @@ def write_safe_h5(dataset: MultimodalDataset, file: str | Path) -> Path:
             for modality, array in data.features.items():
                 group.create_dataset(modality, data=array)
             group.create_dataset("labels", data=data.labels)
+            for modality, array in data.modality_labels.items():
+                group.create_dataset(f"labels_{modality}", data=array)
             group.create_dataset("ids", data=data.ids.astype(object), dtype=h5py.string_dtype())
     tmp.replace(file)
     return file
@@ -213,8 +227,10 @@ def read_safe_h5(file: Path) -> MultimodalDataset:
             for modality in (m for m in MODALITIES if m in group):
                 features[modality], _ = check_array(group[modality][()], f"{file}:{split}/{modality}", 3)
             labels, _ = check_array(group["labels"][()], f"{file}:{split}/labels", 2, len(emotions))
+            modality_labels = {m: check_array(group[f"labels_{m}"][()], f"{file}:{split}/labels_{m}", 2,
+                                              len(emotions))[0] for m in features if f"labels_{m}" in group}
             ids = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in group["ids"][()]])
-            check_same_n({**features, "labels": labels, "ids": ids}, f"{file} ({split} split)")
-            splits[split] = SplitData(features, labels, ids)
+            check_same_n({**features, "labels": labels, "ids": ids, **modality_labels}, f"{file} ({split} split)")
+            splits[split] = SplitData(features, labels, ids, modality_labels)
         return MultimodalDataset(str(h5.attrs["name"]), emotions, splits, str(h5.attrs["source"]),
                                  json.loads(h5.attrs["neg_inf_replaced"]))

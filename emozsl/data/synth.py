@@ -8,6 +8,7 @@ How a sample is made (the only route from labels to features):
 3. per modality: a hidden random non-linear map tanh(A u + b) B (never written anywhere), present
    only inside a random window of the sequence, plus a per-sample nuisance offset and noise.
    Audio gets occasional -inf values, as real COVAREP features do.
+CHERMA-like data also label each modality; a modality's features follow its own label.
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
+from emozsl.data.cherma import CHERMA_EMOTIONS, write_cherma_folder
 from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
 from emozsl.data.readers import IEMOCAP4_EMOTIONS, IEMOCAP9_EMOTIONS, MOSEI_EMOTIONS
-from emozsl.data.writers import write_iemocap9_folder, write_mosei_folder, write_mult_pickle
+from emozsl.data.writers import (
+    write_iemocap9_folder,
+    write_mosei_folder,
+    write_mult_pickle,
+)
 from emozsl.embeddings import emotion_vectors, load_embeddings
 from emozsl.errors import EmozslError
 
@@ -48,6 +54,13 @@ IEMOCAP9_COUNTS = {"anger": (735, 136, 227), "excited": (686, 206, 141), "fear":
                    "sad": (690, 188, 193), "surprised": (65, 17, 25), "frustrated": (1235, 319, 278),
                    "happy": (338, 116, 135), "neutral": (954, 358, 383), "disgust": (1, 0, 1)}
 IEMOCAP_SMALL_FRACTION = 0.3
+# CHERMA-like: 7 classes, per-utterance lengths; sizes are emozsl's, not the real corpus's.
+CHERMA_SIZES = {"small": {"train": 1400, "valid": 300, "test": 600},
+                "full": {"train": 14000, "valid": 3000, "test": 6000}}
+CHERMA_PREVALENCE = np.array([0.16, 0.08, 0.06, 0.20, 0.30, 0.12, 0.08])
+CHERMA_STEPS = {"text": 24, "audio": 40, "visual": 30}
+CHERMA_DISAGREEMENT = 0.25
+SYNTH_FORMATS = ("mosei", "iemocap", "cherma")
 IEMOCAP_UNALIGNED_STEPS = {"small": {"text": 20, "audio": 50, "visual": 60},
                            "full": {"text": 20, "audio": 400, "visual": 500}}
 
@@ -83,8 +96,11 @@ def _sequences(signal: np.ndarray, steps: int, rng: np.random.Generator) -> np.n
     return (inside[..., None] * signal[:, None, :] + nuisance + noise).astype(np.float32)
 
 
-def _features(latent: np.ndarray, maps: HiddenMaps, steps: dict[str, int], rng) -> dict[str, np.ndarray]:
-    features = {m: _sequences(maps(m, latent), steps[m], rng) for m in FEATURE_DIMS}
+def _features(latent: np.ndarray | dict[str, np.ndarray], maps: HiddenMaps, steps: dict[str, int],
+              rng) -> dict[str, np.ndarray]:
+    """`latent`: one for every modality, or one per modality (uni-modal labels)."""
+    latents = latent if isinstance(latent, dict) else dict.fromkeys(FEATURE_DIMS, latent)
+    features = {m: _sequences(maps(m, latents[m]), steps[m], rng) for m in FEATURE_DIMS}
     audio = features["audio"]
     rows = np.flatnonzero(rng.random(len(audio)) < 0.02)  # a few utterances with COVAREP's -inf
     audio[rows, rng.integers(0, audio.shape[1], len(rows)), rng.integers(0, audio.shape[2], len(rows))] = -np.inf
@@ -153,8 +169,42 @@ def iemocap4_subset(dataset9: MultimodalDataset) -> MultimodalDataset:
     return MultimodalDataset("iemocap4", list(IEMOCAP4_EMOTIONS), splits, dataset9.source)
 
 
+def synth_cherma(size: str = "small", seed: int = 0, embeddings: str | None = None,
+                 disagreement: float = CHERMA_DISAGREEMENT) -> tuple[MultimodalDataset, dict]:
+    """One class per utterance over CHERMA's 7 emotions. Each modality has its own label, which
+    differs from the multimodal one with probability `disagreement`, and its features come from
+    its own label (as a face may stay neutral while the words are angry). Returns the data set and
+    each utterance's real length per modality (the per-utterance files hold only those steps)."""
+    if not 0 <= disagreement < 1:
+        raise EmozslError(f"--disagreement {disagreement}: must be within [0, 1)")
+    rng = np.random.default_rng(seed)
+    prototypes = _unit(emotion_vectors(load_embeddings(embeddings), CHERMA_EMOTIONS))
+    maps = HiddenMaps(prototypes, rng)
+    k = len(CHERMA_EMOTIONS)
+    splits, lengths = {}, {}
+    for split in SPLITS:
+        n = CHERMA_SIZES[size][split]
+        classes = rng.choice(k, size=n, p=CHERMA_PREVALENCE)
+        strength = (rng.choice(INTENSITY_LEVELS[:6], size=n) + 0.5)[:, None]
+        modality_classes, latents = {}, {}
+        for m in FEATURE_DIMS:
+            differs = rng.random(n) < disagreement
+            other = (classes + rng.integers(1, k, n)) % k  # any class but the multimodal one
+            modality_classes[m] = np.where(differs, other, classes)
+            latents[m] = strength * prototypes[modality_classes[m]] + rng.normal(0, LATENT_NOISE, (n, prototypes.shape[1]))
+        features = _features(latents, maps, CHERMA_STEPS, rng)
+        lengths[split] = {m: rng.integers(CHERMA_STEPS[m] // 3, CHERMA_STEPS[m] + 1, n) for m in FEATURE_DIMS}
+        for m, array in features.items():  # steps past an utterance's length are padding
+            array[np.arange(CHERMA_STEPS[m])[None, :] >= lengths[split][m][:, None]] = 0
+        one_hot = np.eye(k, dtype=np.float32)
+        ids = np.array([f"{split}_{i:05d}" for i in range(n)])
+        splits[split] = SplitData(features, one_hot[classes], ids, {m: one_hot[c] for m, c in modality_classes.items()})
+    return MultimodalDataset("cherma", list(CHERMA_EMOTIONS), splits, f"synth:cherma:{size}:{seed}"), lengths
+
+
 def write_synth(fmt: str, out: str | Path, size: str = "small", seed: int = 0,
-                embeddings: str | None = None, unaligned: bool = False) -> list[Path]:
+                embeddings: str | None = None, unaligned: bool = False,
+                disagreement: float = CHERMA_DISAGREEMENT) -> list[Path]:
     """Generate and write a data set; returns the paths a user passes to `--data` / `--extra`."""
     if size not in MOSEI_SIZES:
         raise EmozslError(f"--size {size}: choose one of {', '.join(MOSEI_SIZES)}")
@@ -168,10 +218,14 @@ def write_synth(fmt: str, out: str | Path, size: str = "small", seed: int = 0,
         if unaligned:
             noalign = synth_iemocap9(size, seed, embeddings, IEMOCAP_UNALIGNED_STEPS[size])
             written.append(write_mult_pickle(iemocap4_subset(noalign), out / "iemocap_data_noalign.pkl"))
+    elif fmt == "cherma":
+        dataset, lengths = synth_cherma(size, seed, embeddings, disagreement)
+        written = [write_cherma_folder(dataset, out, lengths)]
     else:
-        raise EmozslError(f"--format {fmt}: choose mosei or iemocap")
+        raise EmozslError(f"--format {fmt}: choose {', '.join(SYNTH_FORMATS)}")
     (out / "synth.json").write_text(json.dumps(
         {"format": fmt, "size": size, "seed": seed, "unaligned": unaligned,
+         **({"disagreement": disagreement} if fmt == "cherma" else {}),
          "note": "generated by emozsl data synth; features come from emotion word vectors through "
                  "hidden random maps"}, indent=2) + "\n")
     return written

@@ -10,8 +10,14 @@ import h5py
 import numpy as np
 
 from emozsl.data.dataset import MultimodalDataset
+from emozsl.data.readers import (
+    IEMOCAP9_COLUMNS,
+    IEMOCAP9_FILES,
+    IEMOCAP9_STEPS,
+    MOSEI_FILES,
+    MULT_KEYS,
+)
 from emozsl.errors import EmozslError
-from emozsl.data.readers import IEMOCAP9_COLUMNS, IEMOCAP9_FILES, IEMOCAP9_STEPS, MOSEI_FILES, MULT_KEYS
 
 
 def write_mosei_folder(dataset: MultimodalDataset, folder: str | Path) -> Path:

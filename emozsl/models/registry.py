@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+import torch
 from torch import nn
 
 from emozsl.errors import EmozslError
+from emozsl.models.head import EmotionModel, build_head
+
+# The emotion head every backbone gets (the paper's: word vectors, linear maps, dot product).
+HEAD_DEFAULTS = {"head": "embedding", "similarity": "dot", "emotion_map": "linear"}
 
 
 @dataclass(frozen=True)
 class Backbone:
     name: str
-    factory: Callable[..., nn.Module]  # factory(input_dims, word_dim, **options)
+    # factory(input_dims, word_dim, **options) -> a module mapping features to {space: (B, d)}, with
+    # `space_dims` (and optionally `fused_spaces`, the spaces the prediction fuses, and
+    # `auxiliary_spaces`, spaces trained against their own modality's labels).
+    factory: Callable[..., nn.Module]
     paper: str
     unaligned: bool  # handles modalities of different lengths
 
@@ -65,5 +73,12 @@ def _coerce(model: str, key: str, value, default):
         raise EmozslError(f"model '{model}': option {key}={value!r} is not a {type(default).__name__}") from None
 
 
-def build_model(name: str, input_dims: dict[str, int], word_dim: int, options: dict | None = None) -> nn.Module:
-    return get_backbone(name).factory(input_dims, word_dim, **resolve_options(name, options))
+def build_model(name: str, input_dims: dict[str, int], word_dim: int, options: dict | None = None,
+                head: dict | None = None, trained_vectors: torch.Tensor | None = None) -> EmotionModel:
+    """The backbone `name` joined to an emotion head. `head` overrides HEAD_DEFAULTS; the linear
+    head needs `trained_vectors`, the (K, word_dim) vectors of the emotions it is trained on."""
+    backbone = get_backbone(name).factory(input_dims, word_dim, **resolve_options(name, options))
+    settings = {**HEAD_DEFAULTS, **(head or {})}
+    fused = tuple(getattr(backbone, "fused_spaces", backbone.space_dims))
+    return EmotionModel(backbone, build_head(settings["head"], backbone.space_dims, word_dim, fused,
+                                             settings["similarity"], settings["emotion_map"], trained_vectors))

@@ -1,0 +1,89 @@
+"""emozsl's device-resident training epoch against a straightforward per-sample DataLoader loop,
+on the same model, data and device, in one run; prints both times and their ratio.
+
+    python benchmarks/resident_vs_dataloader.py [--model eea] [--size full] [--device auto]
+
+The straightforward loop is what most research code does: a Dataset returning one utterance at a
+time, DataLoader(shuffle=True) with the default collate, each batch moved to the device, and
+evaluation that moves each batch's predictions to the CPU and computes the metrics at the end."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from emozsl.bench import bench_task, setup, time_resident_epoch
+from emozsl.metrics import emotion_metrics
+from emozsl.models import REGISTRY
+from emozsl.runs import autocast, resolve_device
+
+
+class Utterances(Dataset):
+    def __init__(self, split):
+        self.split = split
+
+    def __len__(self):
+        return len(self.split)
+
+    def __getitem__(self, i):
+        return ({m: torch.tensor(a[i]) for m, a in self.split.features.items()},
+                torch.tensor(self.split.presence[i], dtype=torch.float32))
+
+
+def time_dataloader_epoch(s, task, device, batch_size):
+    model, vectors = s.model, s.vectors
+    loader = DataLoader(Utterances(task.splits["train"]), batch_size=batch_size, shuffle=True)
+    start = time.perf_counter()
+    model.train()
+    for features, labels in loader:
+        features = {m: a.to(device) for m, a in features.items()}
+        loss = s.loss_fn(model(features, vectors), labels.to(device))
+        s.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        s.optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    trained = time.perf_counter()
+    model.eval()
+    for split in ("valid", "test"):
+        probabilities, truth = [], []
+        with torch.no_grad():
+            for features, labels in DataLoader(Utterances(task.splits[split]), batch_size=batch_size):
+                logits = model({m: a.to(device) for m, a in features.items()}, vectors)
+                probabilities.append(torch.sigmoid(logits).cpu().numpy())
+                truth.append(labels.numpy())
+        emotion_metrics(np.concatenate(truth), np.concatenate(probabilities), 0.5)
+    return {"train_seconds": trained - start, "eval_seconds": time.perf_counter() - trained}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="eea", choices=list(REGISTRY))
+    parser.add_argument("--size", default="full", choices=["small", "full"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    task = bench_task(None, args.size)
+    resident = time_resident_epoch(setup(args.model, task, device), device, args.batch_size, autocast(device, "fp32"))
+    baseline_setup = setup(args.model, task, device)
+    warm_up = dataclasses.replace(task, splits={k: v.subset(np.arange(min(256, len(v)))) for k, v in task.splits.items()})
+    time_dataloader_epoch(baseline_setup, warm_up, device, args.batch_size)
+    baseline = time_dataloader_epoch(baseline_setup, task, device, args.batch_size)
+    print(f"{args.model} on {device}, {args.size} MOSEI-format data ({len(task.splits['train'])} train rows), "
+          f"batch {args.batch_size}, {torch.get_num_threads()} threads")
+    print(f"{'loop':<22}{'train s':>9}{'eval s':>9}{'epoch s':>9}")
+    for label, t in (("emozsl (resident)", resident), ("DataLoader per sample", baseline)):
+        print(f"{label:<22}{t['train_seconds']:>9.2f}{t['eval_seconds']:>9.2f}{t['train_seconds'] + t['eval_seconds']:>9.2f}")
+    ratio = (baseline["train_seconds"] + baseline["eval_seconds"]) / (resident["train_seconds"] + resident["eval_seconds"])
+    print(f"speed-up of a full epoch (train + valid + test evaluation): {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

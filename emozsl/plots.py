@@ -1,0 +1,70 @@
+"""PNG plots for `emozsl report` (matplotlib, an optional extra: pip install 'emozsl[plot]')."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from emozsl.embeddings import emotion_vectors, load_embeddings
+from emozsl.evaluate import load_run_model, run_embeddings
+from emozsl.runs import CONFIG_FILE, METADATA_FILE, RunConfig, read_json
+
+
+def unseen_auc_plot(table: dict, path: Path) -> Path:
+    """Grouped bars: the held-out emotion's AUC (mean, std as error bar) per emotion and backbone."""
+    targets, systems = table["targets"], table["systems"]
+    width = 0.8 / len(systems)
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(targets) * max(1, len(systems) / 3)), 4))
+    for i, system in enumerate(systems):
+        stats = [table["cells"].get((t, system, "auc"), {"mean": np.nan, "std": 0.0}) for t in targets]
+        ax.bar(np.arange(len(targets)) + i * width - 0.4 + width / 2, [s["mean"] for s in stats], width,
+               yerr=[s["std"] for s in stats], label=system, capsize=2)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set_xticks(np.arange(len(targets)), targets)
+    ax.set_ylim(0.4, 1.0)
+    ax.set_ylabel("AUC of the held-out emotion")
+    ax.set_title(f"zero-shot: unseen-emotion AUC (seeds {', '.join(map(str, table['seeds']))})")
+    ax.legend(fontsize=7, ncol=min(4, len(systems)))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _pca2(points: np.ndarray) -> np.ndarray:
+    centred = points - points.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T
+
+
+def embedding_space_plot(run_dir: Path, path: Path) -> Path:
+    """One panel per space, each a 2-D PCA: the emotions' word vectors, and their learned images in
+    every space of the backbone (audio, visual, or the fused one); unseen emotions in red."""
+    config = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE))
+    metadata = read_json(run_dir / METADATA_FILE)
+    embeddings = run_embeddings(config, metadata)
+    vectors = emotion_vectors(load_embeddings(embeddings), metadata["emotions"], config.emotion_words, embeddings)
+    model = load_run_model(run_dir, config, metadata, vectors.shape[1], torch.device("cpu")).eval()
+    with torch.no_grad():
+        images = model.head.mapped(torch.from_numpy(vectors))
+    # A space whose map is the identity (text in EmoEmbs) is the word space itself: shown once.
+    spaces = {"word vectors": vectors, **{f"{s} space": v.numpy() for s, v in images.items()
+                                          if not isinstance(model.head.maps[s], torch.nn.Identity)}}
+    fig, axes = plt.subplots(1, len(spaces), figsize=(4 * len(spaces), 4), squeeze=False)
+    for ax, (title, points) in zip(axes[0], spaces.items()):
+        xy = _pca2(np.asarray(points, dtype=float))
+        for (x, y), emotion in zip(xy, metadata["emotions"]):
+            colour = "tab:red" if emotion in metadata["unseen"] else "tab:blue"
+            ax.scatter(x, y, color=colour)
+            ax.annotate(emotion, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{run_dir.name}: emotion embeddings, 2-D PCA per space (red: unseen)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,146 @@
+"""Sweeps (expansion, atomic resumable trials, executors) and the report built from their runs."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from emozsl.cli import main
+from emozsl.errors import EmozslError
+from emozsl.report_runs import collect, grouped_tables, write_report
+from emozsl.sweep import load_sweep, run_sweep
+
+TINY = '[models.lf_lstm]\nmodel_options = { hidden = 8, layers = 1 }'
+
+
+def sweep_file(tmp_path, data, grid, extra="", executor="local"):
+    path = tmp_path / "sweep.toml"
+    path.write_text(f'''name = "t"
+executor = "{executor}"
+workers = 2
+[base]
+data = "{data}"
+model = "lf_lstm"
+epochs = 2
+device = "cpu"
+runs_dir = "{tmp_path / 'sweep'}"
+[grid]
+{grid}
+{TINY}
+{extra}
+''')
+    return path
+
+
+def test_grid_expands_into_named_trials_with_backbone_overrides(tmp_path, synth_mosei_dir):
+    path = sweep_file(tmp_path, synth_mosei_dir, 'model = ["lf_lstm", "eea"]\nprotocol = ["zsl"]\ntarget = ["anger", "fear"]\nseed = [0, 1]',
+                      '[models.eea]\nmodel_options = { audio_hidden = 16 }\nepochs = 1')
+    sweep = load_sweep(path)
+    assert len(sweep.trials) == 8 and sweep.folder == tmp_path / "sweep"
+    ids = {t.id: t.config for t in sweep.trials}
+    assert "eea__zsl__fear__seed1" in ids and "lf_lstm__zsl__anger__seed0" in ids
+    assert ids["eea__zsl__fear__seed1"]["model_options"] == {"audio_hidden": 16}
+    assert ids["lf_lstm__zsl__fear__seed1"]["model_options"] == {"hidden": 8, "layers": 1}
+    assert ids["eea__zsl__fear__seed1"]["epochs"] == 1 and ids["lf_lstm__zsl__fear__seed1"]["epochs"] == 2
+    assert load_sweep(path).trials == sweep.trials  # a pure function of the file
+
+
+@pytest.mark.parametrize("text, message", [
+    ('colour = "red"', "unknown key\\(s\\) colour"),
+    ('executor = "slurm"', "executor 'slurm'"),
+    ('[grid]\nseed = []', "grid.seed must be a non-empty list"),
+    ('[grid]\nepochz = [1]', "unknown field\\(s\\) epochz"),
+    ('[grid\n', "not valid TOML"),
+    ('[base]\nmodel_options = { hiden = 3 }', "bad.toml trial .*unknown option\\(s\\) hiden"),
+])
+def test_bad_sweep_files_are_named_errors(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(EmozslError, match=message):
+        load_sweep(path)
+
+
+def test_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path, synth_mosei_dir):
+    path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger", "fear", "sad"]\nseed = [0]',
+                      extra="")
+    folder = tmp_path / "sweep"
+    ids = [t.id for t in load_sweep(path).trials]
+    process = subprocess.Popen([sys.executable, "-m", "emozsl.cli", "-q", "sweep", str(path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while not (folder / ids[0] / "results.json").exists():
+        assert time.time() < deadline and process.poll() is None, "first trial never finished"
+        time.sleep(0.05)
+    process.kill()  # mid-sweep: the next trial is in .partial
+    process.wait()
+    finished = [i for i in ids if (folder / i / "results.json").exists()]
+    assert 1 <= len(finished) < len(ids)
+    stamps = {i: os.stat(folder / i / "results.json").st_mtime_ns for i in finished}
+    # whatever is directly in the sweep folder is a whole run
+    assert all((p / "results.json").exists() for p in folder.iterdir() if p.is_dir() and p.name != ".partial")
+
+    _, counts = run_sweep(path)
+    assert counts == {"trials": 3, "skipped": len(finished), "done": 3 - len(finished)}
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*ids, "sweep.json"])
+    assert {i: os.stat(folder / i / "results.json").st_mtime_ns for i in finished} == stamps  # not retrained
+    assert run_sweep(path)[1] == {"trials": 3, "skipped": 3, "done": 0}
+
+
+def test_process_executor_runs_trials_in_workers(tmp_path, synth_mosei_dir):
+    path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger"]\nseed = [0, 1]', executor="process")
+    folder, counts = run_sweep(path)
+    assert counts["done"] == 2 and all((folder / f"zsl__anger__seed{s}" / "results.json").exists() for s in (0, 1))
+
+
+def test_ray_executor_without_ray_says_how_to_install(tmp_path, synth_mosei_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger"]\nseed = [0]')
+    with pytest.raises(EmozslError, match=r"pip install 'emozsl\[ray\]'"):
+        run_sweep(path, executor="ray")
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, synth_mosei_dir):
+    tmp = tmp_path_factory.mktemp("report")
+    path = sweep_file(tmp, synth_mosei_dir, 'model = ["lf_lstm", "eea"]\nprotocol = ["zsl"]\ntarget = ["anger", "fear"]\nseed = [0, 1]',
+                      '[models.eea]\nmodel_options = { audio_hidden = 16, visual_hidden = 8, layers = 1 }\nepochs = 1')
+    result = CliRunner().invoke(main, ["-q", "sweep", str(path)])
+    assert result.exit_code == 0, result.output
+    return tmp / "sweep"
+
+
+def test_report_tables_are_mean_and_std_over_seeds(swept):
+    rows = collect(swept)
+    assert len(rows) == 8 * (6 + 3) * 5  # runs x (emotions + 3 groups) x metrics
+    table = grouped_tables(rows)["zsl"]
+    assert table["systems"] == ["eea", "lf_lstm"] and table["targets"] == ["anger", "fear"] and table["seeds"] == [0, 1]
+    aucs = []
+    for seed in (0, 1):
+        test = json.loads((swept / f"eea__zsl__fear__seed{seed}" / "results.json").read_text())["test"]
+        aucs.append(next(r["auc"] for r in test["per_emotion"] if r["emotion"] == "fear"))
+    cell = table["cells"][("fear", "eea", "auc")]
+    assert cell["mean"] == pytest.approx(np.mean(aucs)) and cell["std"] == pytest.approx(np.std(aucs, ddof=1))
+
+
+def test_report_command_writes_csv_markdown_latex_and_plots(swept, tmp_path):
+    result = CliRunner().invoke(main, ["report", str(swept), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert {"long.csv", "zsl.md", "zsl.csv", "zsl.tex", "zsl_seen.md", "unseen_auc.png", "embedding_space.png"} <= names
+    with open(tmp_path / "r" / "long.csv") as f:
+        header = next(csv.reader(f))
+    assert header == ["run", "system", "model", "protocol", "target", "seed", "fold", "emotion", "status", "metric", "value"]
+    assert "\\pm" in (tmp_path / "r" / "zsl.tex").read_text()
+    assert "| held-out emotion | eea WAcc | eea F1 | eea AUC |" in (tmp_path / "r" / "zsl.md").read_text()
+    assert (tmp_path / "r" / "unseen_auc.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_on_a_folder_without_runs_is_an_error(tmp_path):
+    with pytest.raises(EmozslError, match="no finished run"):
+        write_report(tmp_path)
