@@ -13,7 +13,14 @@ import numpy as np
 
 from emozsl.errors import EmozslError
 from emozsl.metrics import METRICS
-from emozsl.runs import RESULTS_FILE, RunConfig, new_run_dir, read_json, write_json
+from emozsl.runs import (
+    RESULTS_FILE,
+    RunConfig,
+    default_run_name,
+    new_run_dir,
+    read_json,
+    write_json,
+)
 from emozsl.train import train
 
 SUMMARY_FILE = "summary.json"
@@ -44,11 +51,12 @@ def aggregate_results(results: list[dict]) -> dict:
 def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None) -> Path:
     """Train seeds config.seed .. config.seed + seeds - 1 (x every fold when `folds` is given) into
     one new parent folder, then write its summary.json."""
-    if seeds < 1 or (folds is not None and folds < 3):
-        raise EmozslError(f"--seeds {seeds} --folds {folds}: need at least 1 seed and 3 folds")
-    target = f"_{config.target}" if config.target is not None else ""
+    if seeds < 1:
+        raise EmozslError(f"--seeds {seeds}: need at least 1 seed")
+    if folds is not None:
+        dataclasses.replace(config, folds=folds, fold=0)  # RunConfig checks the folds, before any folder exists
     scheme = f"cv{folds}x{seeds}" if folds else f"{seeds}seeds"
-    parent = new_run_dir(dataclasses.replace(config, name=config.name or f"{config.model}_{config.protocol}{target}_{scheme}"))
+    parent = new_run_dir(dataclasses.replace(config, name=config.name or default_run_name(config, scheme)))
     runs, results = [], []
     seed_list = list(range(config.seed, config.seed + seeds))
     for seed in seed_list:

@@ -111,13 +111,26 @@ def run_embeddings(config: RunConfig, metadata: dict) -> Path:
     raise EmozslError(f"{existing[0]}: changed since this run was trained (sha256 differs)")
 
 
+def read_run(run_dir: Path) -> tuple[RunConfig, dict]:
+    """A finished run's configuration and metadata."""
+    config = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE), str(run_dir / CONFIG_FILE))
+    return config, read_json(run_dir / METADATA_FILE)
+
+
+def run_model(run_dir: Path, config: RunConfig, metadata: dict, emotions: list[str],
+              device: torch.device) -> tuple[torch.nn.Module, np.ndarray]:
+    """A run's best model on `device` and the word vectors of `emotions` from the run's embeddings."""
+    embeddings_path = run_embeddings(config, metadata)
+    vectors = emotion_vectors(load_embeddings(embeddings_path), emotions, config.emotion_words, embeddings_path)
+    return load_run_model(run_dir, config, metadata, vectors.shape[1], device), vectors
+
+
 def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
                  device: str = "auto", split: str = "test") -> EvalResult:
     """Re-score a run's best checkpoint. `emotions` picks and orders the scored emotions (any
     emotion the evaluation data labels); by default every emotion of the run's split."""
     run_dir = Path(run_dir)
-    config = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE), str(run_dir / CONFIG_FILE))
-    metadata = read_json(run_dir / METADATA_FILE)
+    config, metadata = read_run(run_dir)
     config.split = str(run_dir / SPLIT_FILE)
     if data:
         config.data = data
@@ -127,10 +140,8 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     if unknown:
         raise EmozslError(f"--emotions: {', '.join(unknown)} not labelled in this data "
                           f"(choices: {', '.join(task.emotions)})")
-    embeddings_path = run_embeddings(config, metadata)
-    vectors = emotion_vectors(load_embeddings(embeddings_path), emotions, config.emotion_words, embeddings_path)
     torch_device = resolve_device(device)
-    model = load_run_model(run_dir, config, metadata, vectors.shape[1], torch_device)
+    model, vectors = run_model(run_dir, config, metadata, emotions, torch_device)
     features, labels = split_tensors(task.splits[split], torch_device)
     columns = [task.emotions.index(e) for e in emotions]
     logits = predict_logits(model, features, torch.from_numpy(vectors).to(torch_device))

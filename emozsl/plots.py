@@ -8,9 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from emozsl.embeddings import emotion_vectors, load_embeddings
-from emozsl.evaluate import load_run_model, run_embeddings
-from emozsl.runs import CONFIG_FILE, METADATA_FILE, RunConfig, read_json
+from emozsl.evaluate import read_run, run_model
 
 
 def unseen_auc_plot(table: dict, path: Path) -> Path:
@@ -43,11 +41,9 @@ def _pca2(points: np.ndarray) -> np.ndarray:
 def embedding_space_plot(run_dir: Path, path: Path) -> Path:
     """One panel per space, each a 2-D PCA: the emotions' word vectors, and their learned images in
     every space of the backbone (audio, visual, or the fused one); unseen emotions in red."""
-    config = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE))
-    metadata = read_json(run_dir / METADATA_FILE)
-    embeddings = run_embeddings(config, metadata)
-    vectors = emotion_vectors(load_embeddings(embeddings), metadata["emotions"], config.emotion_words, embeddings)
-    model = load_run_model(run_dir, config, metadata, vectors.shape[1], torch.device("cpu")).eval()
+    config, metadata = read_run(run_dir)
+    model, vectors = run_model(run_dir, config, metadata, metadata["emotions"], torch.device("cpu"))
+    model.eval()
     with torch.no_grad():
         images = model.head.mapped(torch.from_numpy(vectors))
     # A space whose map is the identity (text in EmoEmbs) is the word space itself: shown once.

@@ -17,7 +17,7 @@ from emozsl.runs import CONFIG_FILE, RESULTS_FILE, RunConfig, read_json
 
 TABLE_COLUMNS = (("wacc", "WAcc"), ("f1_positive", "F1"), ("auc", "AUC"))
 # Settings that make two runs of one backbone different systems (named in the column label).
-VARIANT_FIELDS = ("head", "similarity", "emotion_map", "modalities", "model_options")
+VARIANT_FIELDS = ("head", "similarity", "emotion_map", "modalities")
 PROTOCOL_TABLES = {"zsl": ("unseen", "unseen emotion (zero-shot)"), "fsl": ("low_resource", "low-resource emotion (few-shot)")}
 
 
@@ -27,13 +27,8 @@ def find_runs(root: Path) -> list[Path]:
 
 
 def _label(config: dict, defaults: dict) -> str:
-    extras = []
-    for key in VARIANT_FIELDS:
-        value = config.get(key)
-        if key == "model_options" or value == defaults[key]:
-            continue
-        extras.append(",".join(value) if isinstance(value, list) else str(value))
-    return "/".join([config["model"], *extras])
+    changed = [config.get(key) for key in VARIANT_FIELDS if config.get(key) != defaults[key]]
+    return "/".join([config["model"], *(",".join(v) if isinstance(v, list) else str(v) for v in changed)])
 
 
 def collect(root: str | Path) -> list[dict]:
@@ -45,7 +40,6 @@ def collect(root: str | Path) -> list[dict]:
     if not runs:
         raise EmozslError(f"{root}: no finished run (no */results.json) below it")
     defaults = RunConfig().to_dict()
-    defaults["modalities"] = list(defaults["modalities"])
     rows = []
     for run in runs:
         config, test = read_json(run / CONFIG_FILE), read_json(run / RESULTS_FILE)["test"]
@@ -53,7 +47,8 @@ def collect(root: str | Path) -> list[dict]:
                 "protocol": config["protocol"], "target": config["target"] or "", "seed": config["seed"],
                 "fold": "" if config.get("fold") is None else config["fold"]}
         for entry in test["per_emotion"]:
-            status = entry["status"] if entry["emotion"] != config["target"] or config["protocol"] != "fsl" else "low_resource"
+            low_resource = config["protocol"] == "fsl" and entry["emotion"] == config["target"]
+            status = "low_resource" if low_resource else entry["status"]
             for metric in METRICS:
                 rows.append({**base, "emotion": entry["emotion"], "status": status, "metric": metric, "value": entry[metric]})
         for group, values in test["summary"].items():
@@ -134,7 +129,7 @@ def write_report(root: str | Path, out: str | Path | None = None) -> tuple[str, 
     text = "\n\n".join(sections) if sections else "no zero- or few-shot runs: see long.csv"
     (out / "report.md").write_text(text + "\n")
     files.append(out / "report.md")
-    files += _plots(root, out, tables)
+    files += _plots(root, out, rows, tables)
     return text, files
 
 
@@ -146,7 +141,7 @@ def _write_csv(path: Path, header: list, rows: list[list]) -> Path:
     return path
 
 
-def _plots(root: Path, out: Path, tables: dict) -> list[Path]:
+def _plots(root: Path, out: Path, rows: list[dict], tables: dict) -> list[Path]:
     try:
         import matplotlib
     except ImportError:
@@ -158,8 +153,8 @@ def _plots(root: Path, out: Path, tables: dict) -> list[Path]:
     files = []
     if "zsl" in tables:
         files.append(unseen_auc_plot(tables["zsl"], out / "unseen_auc.png"))
-        zsl_runs = [r for r in find_runs(root) if read_json(r / CONFIG_FILE)["protocol"] == "zsl"]
-        files.append(embedding_space_plot(zsl_runs[0], out / "embedding_space.png"))
+        first_zsl_run = root / next(r["run"] for r in rows if r["protocol"] == "zsl")
+        files.append(embedding_space_plot(first_zsl_run, out / "embedding_space.png"))
     return files
 
 

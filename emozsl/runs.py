@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from emozsl.data import MODALITIES, default_data_path, load_dataset
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, check_choice
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
 
 PRECISIONS = ("fp32", "bf16")
@@ -70,8 +70,7 @@ class RunConfig:
                 raise EmozslError(f"{name}={value}: must be positive")
         if not 0 < self.threshold < 1:
             raise EmozslError(f"threshold={self.threshold}: must be within (0, 1)")
-        if self.precision not in PRECISIONS:
-            raise EmozslError(f"precision '{self.precision}': choose one of {', '.join(PRECISIONS)}")
+        check_choice("precision", self.precision, PRECISIONS)
         if (self.folds is None) != (self.fold is None):
             raise EmozslError("folds and fold: give both or neither")
         if self.folds is not None:
@@ -143,11 +142,16 @@ def selection_metric(config: RunConfig, task: Task) -> str:
     return config.select_metric or ("acc" if task.dataset.startswith("iemocap") else "wacc")
 
 
-def new_run_dir(config: RunConfig) -> Path:
-    """A fresh folder: an existing run is never overwritten (a suffix is added instead)."""
+def default_run_name(config: RunConfig, suffix: str) -> str:
+    """model_protocol[_target][_foldFofK]_suffix: what a run (or a group of runs) is called."""
     target = f"_{config.target}" if config.target is not None else ""
     target += f"_fold{config.fold}of{config.folds}" if config.folds is not None else ""
-    base = config.name or f"{config.model}_{config.protocol}{target}_seed{config.seed}"
+    return f"{config.model}_{config.protocol}{target}_{suffix}"
+
+
+def new_run_dir(config: RunConfig) -> Path:
+    """A fresh folder: an existing run is never overwritten (a suffix is added instead)."""
+    base = config.name or default_run_name(config, f"seed{config.seed}")
     root = Path(config.runs_dir)
     candidate, n = root / base, 1
     while candidate.exists():

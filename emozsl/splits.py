@@ -17,7 +17,7 @@ import numpy as np
 
 from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
 from emozsl.data.readers import default_data_path, load_dataset
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, check_choice
 
 MANIFEST_FORMAT = "emozsl-split/1"
 PROTOCOLS = ("zsl", "fsl", "supervised")
@@ -72,8 +72,7 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     zsl drops its positives from train and valid. With `extra` (IEMOCAP 9-class), the target is an
     emotion the main data lacks: its positives are appended (zsl: test only; fsl: a few in train
     and valid too) as a new label column."""
-    if protocol not in PROTOCOLS:
-        raise EmozslError(f"protocol '{protocol}': choose one of {', '.join(PROTOCOLS)}")
+    check_choice("protocol", protocol, PROTOCOLS)
     if shots is not None and shots < 1:
         raise EmozslError(f"--shots {shots}: must be at least 1")
     if not 0 <= fraction <= 1:
@@ -208,18 +207,13 @@ def fold_dataset(data: MultimodalDataset, folds: int, fold: int, seed: int) -> M
     """k-fold cross-validation: all rows pooled and dealt into `folds` folds by a permutation from
     `seed` (so every training seed sees the same folds); fold `fold` is test, the next one valid,
     the rest train. Splits (zero-/few-shot) then apply to this data as to any other."""
-    pooled = [(split, row) for split in SPLITS for row in range(len(data.splits[split]))]
+    pooled = _concat_splits([data.splits[s] for s in SPLITS])
     order = np.random.default_rng([seed, folds]).permutation(len(pooled))
     assignment = np.empty(len(pooled), int)
     assignment[order] = np.arange(len(pooled)) % folds
     roles = {"test": [fold], "valid": [(fold + 1) % folds],
              "train": [f for f in range(folds) if f not in (fold, (fold + 1) % folds)]}
-    parts = {}
-    for role, members in roles.items():
-        chosen = [pooled[i] for i in np.flatnonzero(np.isin(assignment, members))]
-        pieces = [data.splits[s].subset(np.array([r for s2, r in chosen if s2 == s], int)) for s in SPLITS]
-        pieces = [p for p in pieces if len(p)]
-        parts[role] = _concat_splits(pieces)
+    parts = {role: pooled.subset(np.flatnonzero(np.isin(assignment, members))) for role, members in roles.items()}
     return MultimodalDataset(data.name, list(data.emotions), parts, f"{data.source} (fold {fold} of {folds}, seed {seed})",
                              dict(data.neg_inf_replaced))
 

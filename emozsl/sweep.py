@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, check_choice
 from emozsl.models import resolve_options
 from emozsl.runs import RESULTS_FILE, RunConfig, write_json
 from emozsl.train import train
@@ -61,11 +61,17 @@ class Sweep:
     trials: list[Trial]
 
 
+PLAIN_GRID_KEYS = ("model", "protocol", "target")  # their values name themselves in a trial name
+
+
 def _trial_id(point: dict) -> str:
     """Readable and unique: the grid values in grid order (e.g. eea__zsl__fear__seed0)."""
-    parts = [f"{'seed' if k == 'seed' else ''}{v}" if k in ("model", "protocol", "target", "seed") else f"{k}-{v}"
-             for k, v in point.items()]
-    return "__".join(str(p).replace("/", "_").replace(" ", "") for p in parts)
+    def part(key, value) -> str:
+        if key == "seed":
+            return f"seed{value}"
+        return str(value) if key in PLAIN_GRID_KEYS else f"{key}-{value}"
+
+    return "__".join(part(k, v).replace("/", "_").replace(" ", "") for k, v in point.items())
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -83,9 +89,7 @@ def load_sweep(path: str | Path) -> Sweep:
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise EmozslError(f"{path}: grid.{key} must be a non-empty list")
-    executor = spec.get("executor", "local")
-    if executor not in EXECUTORS:
-        raise EmozslError(f"{path}: executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    executor = check_choice(f"{path}: executor", spec.get("executor", "local"), EXECUTORS)
     base = dict(spec.get("base", {}))
     name = spec.get("name", path.stem)
     folder = Path(base.pop("runs_dir", Path("runs") / name))
@@ -137,10 +141,8 @@ def _devices(workers: int) -> list[str | None]:
 
 def run_sweep(path: str | Path, executor: str | None = None, workers: int | None = None) -> tuple[Path, dict]:
     sweep = load_sweep(path)
-    executor = executor or sweep.executor
+    executor = check_choice("--executor", executor or sweep.executor, EXECUTORS)
     workers = workers or sweep.workers
-    if executor not in EXECUTORS:
-        raise EmozslError(f"--executor {executor}: choose one of {', '.join(EXECUTORS)}")
     sweep.folder.mkdir(parents=True, exist_ok=True)
     write_json(sweep.folder / SWEEP_FILE, {"name": sweep.name, "source": str(path),
                                            "trials": {t.id: t.config for t in sweep.trials}})

@@ -166,7 +166,8 @@ def train(config: RunConfig) -> Path:
 
     load_checkpoint(model, run_dir / CHECKPOINT_FILE)
     test_x, test_y = split_tensors(task.splits["test"], device)
-    test = score(predict_logits(model, test_x, vectors, precision=precision), test_y, task.emotions, task.unseen, config.threshold, "test")
+    test_logits = predict_logits(model, test_x, vectors, precision=precision)
+    test = score(test_logits, test_y, task.emotions, task.unseen, config.threshold, "test")
     write_json(run_dir / RESULTS_FILE, {"best_epoch": best_epoch, f"best_valid_{metric}": best,
                                         "epochs_run": epoch, "seconds": round(time.time() - started, 2),
                                         "test": test.to_dict()})

@@ -26,3 +26,12 @@ def test_every_cli_command_is_documented():
     readme = (ROOT / "README.md").read_text()
     for name in main.commands:
         assert f"emozsl {name}" in readme, name
+
+
+def test_every_backbone_is_in_the_readme_model_table():
+    from emozsl.models import REGISTRY
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Models"):]
+    for name in REGISTRY:
+        assert f"| `{name}` |" in table, name

@@ -14,17 +14,11 @@ import math
 import torch
 from torch import nn
 
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, check_choice
 
 HEADS = ("embedding", "linear")
 SIMILARITIES = ("dot", "cosine", "neg-sq-distance")
 EMOTION_MAPS = ("linear", "mlp")
-
-
-def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise EmozslError(f"{name} '{value}': choose one of {', '.join(choices)}")
-    return value
 
 
 def emotion_map(word_dim: int, dim: int, kind: str) -> nn.Module:
@@ -56,8 +50,8 @@ class EmotionEmbeddingHead(FusedHead):
     def __init__(self, space_dims: dict[str, int], word_dim: int, fused_spaces: tuple[str, ...],
                  similarity: str = "dot", map_kind: str = "linear"):
         super().__init__(fused_spaces)
-        self.similarity = _choice("--similarity", similarity, SIMILARITIES)
-        _choice("--emotion-map", map_kind, EMOTION_MAPS)
+        self.similarity = check_choice("--similarity", similarity, SIMILARITIES)
+        check_choice("--emotion-map", map_kind, EMOTION_MAPS)
         # Text keeps the word space itself when sizes match (the paper); other spaces get a map.
         self.maps = nn.ModuleDict({
             s: nn.Identity() if (s == "text" and d == word_dim) else emotion_map(word_dim, d, map_kind)
@@ -130,7 +124,7 @@ class EmotionModel(nn.Module):
 
 def build_head(kind: str, space_dims: dict[str, int], word_dim: int, fused_spaces: tuple[str, ...],
                similarity: str, map_kind: str, trained_vectors: torch.Tensor | None) -> nn.Module:
-    if _choice("--head", kind, HEADS) == "embedding":
+    if check_choice("--head", kind, HEADS) == "embedding":
         return EmotionEmbeddingHead(space_dims, word_dim, fused_spaces, similarity, map_kind)
     if trained_vectors is None:
         raise EmozslError("--head linear needs the trained emotions' vectors")

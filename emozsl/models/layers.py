@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, check_choice
 from emozsl.models.sequence import (
     Steps,
     causal_mask,
@@ -30,9 +30,8 @@ class LSTMEncoder(nn.Module):
     def __init__(self, input_dim: int, hidden: int, layers: int, dropout: float,
                  pooling: str = "final-states", combine: str = "sum"):
         super().__init__()
-        if pooling not in POOLINGS:
-            raise EmozslError(f"pooling '{pooling}': choose one of {', '.join(POOLINGS)}")
-        self.hidden, self.pooling, self.combine = hidden, pooling, combine
+        self.hidden, self.pooling = hidden, check_choice("pooling", pooling, POOLINGS)
+        self.combine = combine
         self.output_dim = hidden if combine == "sum" else 2 * hidden
         self.lstm = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
                             dropout=dropout if layers > 1 else 0.0)
@@ -98,9 +97,7 @@ SEQUENCE_POOLINGS = ("mean", "last")
 
 
 def check_pooling(pooling: str) -> str:
-    if pooling not in SEQUENCE_POOLINGS:
-        raise EmozslError(f"pooling '{pooling}': choose one of {', '.join(SEQUENCE_POOLINGS)}")
-    return pooling
+    return check_choice("pooling", pooling, SEQUENCE_POOLINGS)
 
 
 def pooled(steps: Steps, pooling: str) -> torch.Tensor:

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, check_choice
 from emozsl.models.sequence import Steps, pack_steps, sinusoidal_positions
 
 PRESETS = {
@@ -63,8 +63,7 @@ class CrossModalTransformer(nn.Module):
 class MulT(nn.Module):
     def __init__(self, input_dims: dict[str, int], word_dim: int, preset: str = "mosei", d: int = 40):
         super().__init__()
-        if preset not in PRESETS:
-            raise EmozslError(f"mult preset '{preset}': choose one of {', '.join(PRESETS)}")
+        check_choice("mult preset", preset, PRESETS)
         if len(input_dims) < 2:
             raise EmozslError("mult: needs at least two modalities (it is built of cross-modal pairs)")
         config = PRESETS[preset]
