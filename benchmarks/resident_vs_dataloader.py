@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from emozsl.bench import bench_task, setup, time_resident_epoch
+from emozsl.bench import bench_data_path, bench_task, time_resident_epoch
+from emozsl.config import RunConfig
 from emozsl.metrics import emotion_metrics
 from emozsl.models import REGISTRY
-from emozsl.runs import autocast, resolve_device
+from emozsl.session import build_session
 
 
 class Utterances(Dataset):
@@ -35,18 +36,19 @@ class Utterances(Dataset):
                 torch.tensor(self.split.presence[i], dtype=torch.float32))
 
 
-def time_dataloader_epoch(s, task, device, batch_size):
-    model, vectors = s.model, s.vectors
+def time_dataloader_epoch(s, task, batch_size):
+    model, vectors, device = s.model, s.train_vectors, s.device
+    loss_fn, optimizer = s.loss_fn(), s.optimizer()
     loader = DataLoader(Utterances(task.splits["train"]), batch_size=batch_size, shuffle=True)
     start = time.perf_counter()
     model.train()
     for features, labels in loader:
         features = {m: a.to(device) for m, a in features.items()}
-        loss = s.loss_fn(model(features, vectors), labels.to(device))
-        s.optimizer.zero_grad()
+        loss = loss_fn(model(features, vectors), labels.to(device))
+        optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        s.optimizer.step()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), s.config.clip)
+        optimizer.step()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     trained = time.perf_counter()
@@ -58,7 +60,7 @@ def time_dataloader_epoch(s, task, device, batch_size):
                 logits = model({m: a.to(device) for m, a in features.items()}, vectors)
                 probabilities.append(torch.sigmoid(logits).cpu().numpy())
                 truth.append(labels.numpy())
-        emotion_metrics(np.concatenate(truth), np.concatenate(probabilities), 0.5)
+        emotion_metrics(np.concatenate(truth), np.concatenate(probabilities), s.config.threshold)
     return {"train_seconds": trained - start, "eval_seconds": time.perf_counter() - trained}
 
 
@@ -69,13 +71,15 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    device = resolve_device(args.device)
     task = bench_task(None, args.size)
-    resident = time_resident_epoch(setup(args.model, task, device), device, args.batch_size, autocast(device, "fp32"))
-    baseline_setup = setup(args.model, task, device)
+    config = RunConfig(model=args.model, data=str(bench_data_path(args.size)), device=args.device,
+                       batch_size=args.batch_size)
+    resident = time_resident_epoch(build_session(config, task=task))
+    baseline_session = build_session(config, task=task)
+    device = baseline_session.device
     warm_up = dataclasses.replace(task, splits={k: v.subset(np.arange(min(256, len(v)))) for k, v in task.splits.items()})
-    time_dataloader_epoch(baseline_setup, warm_up, device, args.batch_size)
-    baseline = time_dataloader_epoch(baseline_setup, task, device, args.batch_size)
+    time_dataloader_epoch(baseline_session, warm_up, args.batch_size)
+    baseline = time_dataloader_epoch(baseline_session, task, args.batch_size)
     print(f"{args.model} on {device}, {args.size} MOSEI-format data ({len(task.splits['train'])} train rows), "
           f"batch {args.batch_size}, {torch.get_num_threads()} threads")
     print(f"{'loop':<22}{'train s':>9}{'eval s':>9}{'epoch s':>9}")

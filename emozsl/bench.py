@@ -7,24 +7,25 @@ eval samples per second and the time of one full epoch (train + valid + test eva
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from emozsl import __version__
+from emozsl.config import RunConfig
 from emozsl.data import load_dataset
-from emozsl.embeddings import default_embeddings_path, emotion_vectors, load_embeddings
-from emozsl.evaluate import predict_logits, score, split_tensors
-from emozsl.models import build_model
-from emozsl.runs import autocast, resolve_device, write_json
+from emozsl.fileio import write_json
+from emozsl.scoring import predict_logits, score
+from emozsl.session import Session, build_session
 from emozsl.splits import Task, apply_split, make_split
-from emozsl.train import pos_weights, seed_everything, train_epoch
+from emozsl.train import train_epoch
 
 WARMUP_ROWS = 256
+log = logging.getLogger("emozsl")
 
 
 def bench_data_path(size: str) -> Path:
@@ -44,51 +45,31 @@ def bench_task(data: str | None, size: str) -> Task:
     return apply_split(make_split(dataset, "supervised", None, 0), dataset)
 
 
-@dataclass
-class BenchSetup:
-    """A model with its data on the device, ready for timing (shared with benchmarks/)."""
-    model: torch.nn.Module
-    features: dict[str, dict[str, torch.Tensor]]  # split -> modality -> tensor
-    labels: dict[str, torch.Tensor]
-    vectors: torch.Tensor
-    loss_fn: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    emotions: list[str]
-
-
-def setup(name: str, task: Task, device: torch.device, options: dict | None = None, seed: int = 0) -> BenchSetup:
-    seed_everything(seed)
-    embeddings = default_embeddings_path()
-    vectors = torch.from_numpy(emotion_vectors(load_embeddings(embeddings), task.emotions, {}, embeddings)).to(device)
-    model = build_model(name, task.input_dims(), vectors.shape[1], options).to(device)
-    features, labels = {}, {}
-    for split, part in task.splits.items():
-        features[split], labels[split] = split_tensors(part, device)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(labels["train"], task.emotions))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    return BenchSetup(model, features, labels, vectors, loss_fn, optimizer, list(task.emotions))
-
-
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def time_resident_epoch(s: BenchSetup, device: torch.device, batch_size: int, precision) -> dict[str, float]:
-    """Seconds for one training epoch and for scoring valid and test, emozsl's way."""
+def time_resident_epoch(session: Session) -> dict[str, float]:
+    """Seconds for one training epoch and for scoring valid and test, the way training does both."""
+    config, model, device = session.config, session.model, session.device
+    features, _ = session.tensors("train")
+    targets = session.targets("train")
+    loss_fn, optimizer, precision = session.loss_fn(), session.optimizer(), session.precision()
     generator = torch.Generator().manual_seed(0)
-    warm = {m: a[:WARMUP_ROWS] for m, a in s.features["train"].items()}
-    train_epoch(s.model, warm, {"prediction": s.labels["train"][:WARMUP_ROWS]}, s.vectors, s.loss_fn, s.optimizer,
-                batch_size, generator, 1.0, precision, "warm-up")
+    warm = {m: a[:WARMUP_ROWS] for m, a in features.items()}
+    train_epoch(model, warm, {s: t[:WARMUP_ROWS] for s, t in targets.items()}, session.train_vectors, loss_fn,
+                optimizer, config.batch_size, generator, config.clip, precision)
     _synchronize(device)
     start = time.perf_counter()
-    train_epoch(s.model, s.features["train"], {"prediction": s.labels["train"]}, s.vectors, s.loss_fn, s.optimizer,
-                batch_size, generator, 1.0, precision, "bench")
+    train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
+                config.clip, precision)
     _synchronize(device)
     trained = time.perf_counter()
     for split in ("valid", "test"):
-        logits = predict_logits(s.model, s.features[split], s.vectors, precision=precision)
-        score(logits, s.labels[split], s.emotions, [], 0.5, split)
+        split_features, labels = session.tensors(split)
+        logits = predict_logits(model, split_features, session.train_vectors, precision=precision)
+        score(logits, labels, session.task.train_emotions, [], config.threshold, split)
     _synchronize(device)
     return {"train_seconds": trained - start, "eval_seconds": time.perf_counter() - trained}
 
@@ -96,26 +77,33 @@ def time_resident_epoch(s: BenchSetup, device: torch.device, batch_size: int, pr
 def bench(models: list[str], device: str = "auto", data: str | None = None, size: str = "full",
           batch_size: int = 64, precision: str = "fp32", compile_model: bool = False,
           out: str | Path | None = "bench.json") -> dict:
-    torch_device = resolve_device(device)
-    context = autocast(torch_device, precision)
+    """Time every backbone in `models`; one that fails gets an error row, the others still run."""
+    configs = [RunConfig(model=name, data=str(data or bench_data_path(size)), device=device, precision=precision,
+                         batch_size=batch_size, compile=compile_model) for name in models]  # checked before any work
     task = bench_task(data, size)
     n = {split: len(part) for split, part in task.splits.items()}
-    rows = []
-    for name in models:
-        s = setup(name, task, torch_device)
-        if compile_model:
-            s.model.backbone.compile()
-        if torch_device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(torch_device)
-        times = time_resident_epoch(s, torch_device, batch_size, context)
-        rows.append({"model": name, "parameters": sum(p.numel() for p in s.model.parameters()),
+    rows, torch_device = [], None
+    for config in configs:
+        try:
+            session = build_session(config, task=task)
+            torch_device = session.device
+            if torch_device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(torch_device)
+            times = time_resident_epoch(session)
+        except Exception as exc:  # one backbone's failure (an error, out of memory) is reported, not fatal
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            log.warning("bench %s failed: %s: %s", config.model, type(exc).__name__, message)
+            rows.append({"model": config.model, "error": f"{type(exc).__name__}: {message}"})
+            continue
+        rows.append({"model": config.model, "parameters": sum(p.numel() for p in session.model.parameters()),
                      "train_samples_per_s": n["train"] / times["train_seconds"],
                      "eval_samples_per_s": (n["valid"] + n["test"]) / times["eval_seconds"],
                      "epoch_seconds": times["train_seconds"] + times["eval_seconds"], **times,
                      **({"peak_gpu_mb": torch.cuda.max_memory_allocated(torch_device) / 2**20}
                         if torch_device.type == "cuda" else {})})
-    result = {"emozsl": __version__, "torch": torch.__version__, "device": str(torch_device),
-              "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else platform.processor() or platform.machine(),
+    on_cuda = torch_device is not None and torch_device.type == "cuda"
+    result = {"emozsl": __version__, "torch": torch.__version__, "device": str(torch_device or device),
+              "device_name": torch.cuda.get_device_name(torch_device) if on_cuda else platform.processor() or platform.machine(),
               "threads": torch.get_num_threads(), "precision": precision, "compile": compile_model,
               "batch_size": batch_size, "samples": n, "results": rows}
     if out:
@@ -129,8 +117,9 @@ def format_bench(result: dict) -> str:
               f"batch {result['batch_size']}, train/valid/test {samples['train']}/{samples['valid']}/{samples['test']}"),
              f"{'model':<16}{'parameters':>12}{'train samples/s':>17}{'eval samples/s':>16}{'epoch s':>10}"]
     for r in result["results"]:
+        if "error" in r:
+            lines.append(f"{r['model']:<16}failed: {r['error']}")
+            continue
         lines.append(f"{r['model']:<16}{r['parameters']:>12,}{r['train_samples_per_s']:>17.0f}"
                      f"{r['eval_samples_per_s']:>16.0f}{r['epoch_seconds']:>10.2f}")
     return "\n".join(lines)
-
-

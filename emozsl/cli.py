@@ -1,4 +1,7 @@
-"""The `emozsl` command line. Thin: each command parses options and calls one library function."""
+"""The `emozsl` command line. Thin: each command parses options and calls one library function.
+
+Importing it does not import torch (nor does any command that needs no model): `emozsl --help`,
+`data info`, `split` and `embeddings show` start fast."""
 
 from __future__ import annotations
 
@@ -7,22 +10,50 @@ import logging
 import sys
 
 import click
+from click.core import ParameterSource
 
-from emozsl.errors import EmozslError
-from emozsl.models import REGISTRY
-from emozsl.models.head import EMOTION_MAPS, HEADS, SIMILARITIES
+from emozsl.errors import EmozslError, FieldError, show
+from emozsl.models import EMOTION_MAPS, HEADS, REGISTRY, SIMILARITIES
 
 log = logging.getLogger("emozsl")
 
+# Library fields whose command-line parameter has another name; `target` is set by --zsl or --fsl.
+PARAMETER_OF_FIELD = {"data": ("data_path",), "split": ("split_file",), "model_options": ("options",),
+                      "emotion_words": ("words",), "embeddings": ("embeddings_file",), "target": ("zsl", "fsl"),
+                      "format": ("fmt",), "models": ("models",)}
 
-class EmozslGroup(click.Group):
-    """Turns an EmozslError anywhere below into a one-line 'Error: ...' and exit status 1."""
+
+def flag_message(ctx: click.Context, exc: FieldError) -> str:
+    """A field error as the user wrote it: the flag and the value given on the command line
+    (`--option hidden=0`, `--lr inf`); a value from a file, or a field no flag sets, keeps its name."""
+    root, _, key = exc.field.partition(".")
+    if not exc.where:
+        for param in ctx.command.params:
+            if (param.name in PARAMETER_OF_FIELD.get(root, (root,))
+                    and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE and param.opts):
+                flag = max(param.opts, key=len) if param.param_type_name == "option" else param.name.upper()
+                return exc.describe(f"{flag} {key + '=' if key else ''}{show(exc.value)}")
+    return str(exc)
+
+
+class EmozslCommand(click.Command):
+    """Turns an error below into one line, 'Error: ...', and exit status 1: emozsl's own errors,
+    and any file-system error no check foresaw."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except FieldError as exc:
+            raise click.ClickException(flag_message(ctx, exc)) from None
         except EmozslError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
+
+
+class EmozslGroup(click.Group):
+    command_class = EmozslCommand
+    group_class = type  # subgroups are EmozslGroups too
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -213,15 +244,17 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 @click.option("--word", "words", multiple=True, help="Word form for an emotion, EMOTION=WORD (excited=exciting).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast on CUDA.")
 @click.option("--compile", "compile", is_flag=True, default=None, help="torch.compile the backbone.")
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
+              "taken from a config file.")
 def train_command(config_file, data_path, split_file, zsl, fsl, modalities, options, words, embeddings_file,
-                  seeds, folds, **overrides):
+                  seeds, folds, trust_pickle, **overrides):
     """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results) and prints its
-    test table (with --seeds/--folds: one folder per run and a mean +- std table)."""
+    test table (with --seeds/--folds: one folder per run and a mean +- std table; the same command
+    again resumes them)."""
     from emozsl.reports import train_and_report
 
     modality_list = [m.strip() for m in modalities.split(",") if m.strip()] if modalities else None
-    click.echo(train_and_report(config_file, seeds, folds, data=data_path, split=split_file, zsl=zsl, fsl=fsl,
+    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, data=data_path, split=split_file, zsl=zsl, fsl=fsl,
                                 modalities=modality_list, model_options=_pairs(options, "--option"),
                                 emotion_words=_pairs(words, "--word"), embeddings=embeddings_file, **overrides))
 
@@ -232,12 +265,14 @@ def train_command(config_file, data_path, split_file, zsl, fsl, modalities, opti
 @click.option("--data", "data_path", help="Data to evaluate on (default: the run's; must match its split).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for the tables (default: RUN/eval).")
-def eval_command(run, emotions, data_path, device, out):
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
+              "taken from the run's files.")
+def eval_command(run, emotions, data_path, device, out, trust_pickle):
     """Test-set table per emotion, seen and unseen, with CSV / Markdown / JSON copies."""
     from emozsl.reports import evaluate_and_report
 
     emotion_list = [e.strip() for e in emotions.split(",") if e.strip()] if emotions else None
-    table, files = evaluate_and_report(run, emotion_list, data_path, device, out)
+    table, files = evaluate_and_report(run, emotion_list, data_path, device, out, trust_pickle)
     click.echo(table)
     click.echo("\nwrote " + ", ".join(str(f) for f in files))
 
@@ -246,12 +281,16 @@ def eval_command(run, emotions, data_path, device, out):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--executor", type=click.Choice(["local", "process", "ray"]), help="Overrides the file's.")
 @click.option("--workers", type=int, help="process / ray: trials at a time (overrides the file's).")
-def sweep_command(file, executor, workers):
-    """Run every trial of a TOML sweep; finished trials are skipped, so a rerun resumes."""
+@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
+              "taken from the sweep file.")
+def sweep_command(file, executor, workers, trust_pickle):
+    """Run every trial of a TOML sweep; finished trials are skipped, so a rerun resumes, and trials
+    another process is training are left to it."""
     from emozsl.sweep import run_sweep
 
-    folder, counts = run_sweep(file, executor, workers)
-    click.echo(f"{folder}: {counts['trials']} trials, {counts['done']} trained, {counts['skipped']} already finished")
+    folder, counts = run_sweep(file, executor, workers, trust_pickle)
+    click.echo(f"{folder}: {counts['trials']} trials, {counts['done']} trained, {counts['skipped']} already finished"
+               + (f", {counts['busy']} being trained by another process" if counts["busy"] else ""))
 
 
 @main.command("report")

@@ -1,29 +1,30 @@
 """Repeated runs: several seeds, optionally with k-fold cross-validation (the protocol of seed 003:
 5 folds x 10 seeds).
 
-Each (fold, seed) is an ordinary run folder under one parent; the parent's summary.json holds
-the mean and standard deviation over all of them of every test metric, per emotion and per group."""
+Each (fold, seed) is an ordinary run folder under one parent group folder; the group's group.json
+records the configuration it was made for, and its summary.json holds the mean and standard
+deviation over all of them of every test metric, per emotion and per group. Running the same
+command again resumes the group: finished runs are kept, missing or interrupted ones are trained."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from emozsl.errors import EmozslError
+from emozsl.config import RunConfig
+from emozsl.errors import EmozslError, FieldError
+from emozsl.fileio import dumps_json, read_json, write_error, write_json
 from emozsl.metrics import METRICS
-from emozsl.runs import (
-    RESULTS_FILE,
-    RunConfig,
-    default_run_name,
-    new_run_dir,
-    read_json,
-    write_json,
-)
+from emozsl.runs import RunBusy, RunDir, default_run_name, is_finished_folder
 from emozsl.train import train
 
 SUMMARY_FILE = "summary.json"
+GROUP_FILE = "group.json"
+log = logging.getLogger("emozsl")
 
 
 def mean_std(values: list[float]) -> dict[str, float]:
@@ -37,7 +38,7 @@ def mean_std(values: list[float]) -> dict[str, float]:
 
 
 def aggregate_results(results: list[dict]) -> dict:
-    """Test results (results.json["test"]) of several runs -> mean/std per emotion and group."""
+    """Test results (EvalResult.to_dict) of several runs -> mean/std per emotion and group."""
     emotions = results[0]["emotions"]
     if any(r["emotions"] != emotions for r in results):
         raise EmozslError("runs scored different emotion lists: they cannot be averaged together")
@@ -48,23 +49,52 @@ def aggregate_results(results: list[dict]) -> dict:
     return {"emotions": emotions, "unseen": results[0]["unseen"], "per_emotion": per_emotion, "summary": groups}
 
 
-def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None) -> Path:
+def _group_folder(config: RunConfig, scheme: str) -> Path:
+    """The group's folder: the one made for this same configuration (resumed), else a new one
+    (NAME, NAME_2, ...: a group made for another configuration is never touched)."""
+    base = config.name or default_run_name(config, scheme)
+    record = json.loads(dumps_json({"scheme": scheme, "config": {**config.to_dict(), "seed": None, "name": None}}))
+    for n in range(1, 10_000):
+        folder = Path(config.runs_dir) / (base if n == 1 else f"{base}_{n}")
+        if not folder.exists():
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise write_error(folder, exc) from None
+            write_json(folder / GROUP_FILE, record)
+            return folder
+        if (folder / GROUP_FILE).is_file() and read_json(folder / GROUP_FILE, "group file") == record:
+            return folder
+    raise EmozslError(f"{config.runs_dir}: no free group name for {base}")
+
+
+def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None,
+                  trust_pickle: bool = False) -> tuple[Path, dict]:
     """Train seeds config.seed .. config.seed + seeds - 1 (x every fold when `folds` is given) into
-    one new parent folder, then write its summary.json."""
+    one group folder, then write its summary.json; finished runs of an earlier attempt are kept.
+    Returns the folder and the summary."""
     if seeds < 1:
-        raise EmozslError(f"--seeds {seeds}: need at least 1 seed")
+        raise FieldError("seeds", seeds, "need at least 1 seed")
     if folds is not None:
         dataclasses.replace(config, folds=folds, fold=0)  # RunConfig checks the folds, before any folder exists
     scheme = f"cv{folds}x{seeds}" if folds else f"{seeds}seeds"
-    parent = new_run_dir(dataclasses.replace(config, name=config.name or default_run_name(config, scheme)))
+    parent = _group_folder(config, scheme)
     runs, results = [], []
     seed_list = list(range(config.seed, config.seed + seeds))
     for seed in seed_list:
         for fold in range(folds) if folds else [None]:
-            child = dataclasses.replace(config, folds=folds, fold=fold, seed=seed, runs_dir=str(parent),
-                                        name=f"fold{fold}_seed{seed}" if folds else f"seed{seed}")
-            run_dir = train(child)
-            runs.append(run_dir.name)
-            results.append(read_json(run_dir / RESULTS_FILE)["test"])
-    write_json(parent / SUMMARY_FILE, {"folds": folds, "seeds": seed_list, "runs": runs, **aggregate_results(results)})
-    return parent
+            name = f"fold{fold}_seed{seed}" if folds else f"seed{seed}"
+            if is_finished_folder(parent / name):
+                log.info("%s: finished already, kept", parent / name)
+            else:
+                child = dataclasses.replace(config, folds=folds, fold=fold, seed=seed, runs_dir=str(parent), name=name)
+                try:
+                    train(child, trust_pickle, exact_name=True)
+                except RunBusy:
+                    raise EmozslError(f"{parent / name}: another process is training this run; run the command "
+                                      "again when it is done to complete the summary") from None
+            runs.append(name)
+            results.append(RunDir.open(parent / name).read_results().test.to_dict())
+    summary = {"folds": folds, "seeds": seed_list, "runs": runs, **aggregate_results(results)}
+    write_json(parent / SUMMARY_FILE, summary)
+    return parent, summary

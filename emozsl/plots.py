@@ -8,7 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from emozsl.evaluate import read_run, run_model
+from emozsl.evaluate import load_run_model
+from emozsl.fileio import replacing
+from emozsl.runs import RunDir
 
 
 def unseen_auc_plot(table: dict, path: Path) -> Path:
@@ -26,8 +28,13 @@ def unseen_auc_plot(table: dict, path: Path) -> Path:
     ax.set_ylabel("AUC of the held-out emotion")
     ax.set_title(f"zero-shot: unseen-emotion AUC (seeds {', '.join(map(str, table['seeds']))})")
     ax.legend(fontsize=7, ncol=min(4, len(systems)))
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return path
 
@@ -38,29 +45,26 @@ def _pca2(points: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
-def embedding_space_plot(run_dir: Path, path: Path) -> Path:
+def embedding_space_plot(run: RunDir, path: Path) -> Path:
     """One panel per space, each a 2-D PCA: the emotions' word vectors, and their learned images in
     every space of the backbone (audio, visual, or the fused one); unseen emotions in red."""
-    config, metadata = read_run(run_dir)
-    model, vectors = run_model(run_dir, config, metadata, metadata["emotions"], torch.device("cpu"))
-    model.eval()
+    model, vectors, metadata = load_run_model(run)
+    emotions, unseen = metadata.emotions, metadata.unseen
     with torch.no_grad():
-        images = model.head.mapped(torch.from_numpy(vectors))
+        images = model.head.mapped(vectors)
+    vectors = vectors.numpy()
     # A space whose map is the identity (text in EmoEmbs) is the word space itself: shown once.
     spaces = {"word vectors": vectors, **{f"{s} space": v.numpy() for s, v in images.items()
                                           if not isinstance(model.head.maps[s], torch.nn.Identity)}}
     fig, axes = plt.subplots(1, len(spaces), figsize=(4 * len(spaces), 4), squeeze=False)
     for ax, (title, points) in zip(axes[0], spaces.items()):
         xy = _pca2(np.asarray(points, dtype=float))
-        for (x, y), emotion in zip(xy, metadata["emotions"]):
-            colour = "tab:red" if emotion in metadata["unseen"] else "tab:blue"
+        for (x, y), emotion in zip(xy, emotions):
+            colour = "tab:red" if emotion in unseen else "tab:blue"
             ax.scatter(x, y, color=colour)
             ax.annotate(emotion, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{run_dir.name}: emotion embeddings, 2-D PCA per space (red: unseen)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    fig.suptitle(f"{run.path.name}: emotion embeddings, 2-D PCA per space (red: unseen)", fontsize=9)
+    return _save(fig, path)

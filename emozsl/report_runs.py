@@ -7,13 +7,16 @@ matplotlib is installed (pip install 'emozsl[plot]')."""
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from pathlib import Path
 
+from emozsl.config import RunConfig
 from emozsl.crossval import mean_std
 from emozsl.errors import EmozslError
+from emozsl.fileio import write_text
 from emozsl.metrics import METRICS
-from emozsl.runs import CONFIG_FILE, RESULTS_FILE, RunConfig, read_json
+from emozsl.runs import RunDir, find_runs
 
 TABLE_COLUMNS = (("wacc", "WAcc"), ("f1_positive", "F1"), ("auc", "AUC"))
 # Settings that make two runs of one backbone different systems (named in the column label).
@@ -21,18 +24,15 @@ VARIANT_FIELDS = ("head", "similarity", "emotion_map", "modalities")
 PROTOCOL_TABLES = {"zsl": ("unseen", "unseen emotion (zero-shot)"), "fsl": ("low_resource", "low-resource emotion (few-shot)")}
 
 
-def find_runs(root: Path) -> list[Path]:
-    """Folders holding a finished run (results.json), skipping unfinished sweep trials."""
-    return sorted(p.parent for p in root.rglob(RESULTS_FILE) if ".partial" not in p.parts and (p.parent / CONFIG_FILE).exists())
-
-
 def _label(config: dict, defaults: dict) -> str:
     changed = [config.get(key) for key in VARIANT_FIELDS if config.get(key) != defaults[key]]
     return "/".join([config["model"], *(",".join(v) if isinstance(v, list) else str(v) for v in changed)])
 
 
-def collect(root: str | Path) -> list[dict]:
-    """Long format: one row per run, emotion and metric."""
+def collect(root: str | Path) -> tuple[list[dict], list[str]]:
+    """Long format: one row per run, emotion and metric; and the runs left out because they repeat
+    a run already counted (same system, protocol, target, fold and seed: a rerun of one seed must
+    not count twice in a mean over seeds)."""
     root = Path(root)
     if not root.is_dir():
         raise EmozslError(f"{root}: no such folder")
@@ -40,12 +40,17 @@ def collect(root: str | Path) -> list[dict]:
     if not runs:
         raise EmozslError(f"{root}: no finished run (no */results.json) below it")
     defaults = RunConfig().to_dict()
-    rows = []
+    rows, counted, repeats = [], {}, []
     for run in runs:
-        config, test = read_json(run / CONFIG_FILE), read_json(run / RESULTS_FILE)["test"]
-        base = {"run": str(run.relative_to(root)), "system": _label(config, defaults), "model": config["model"],
-                "protocol": config["protocol"], "target": config["target"] or "", "seed": config["seed"],
-                "fold": "" if config.get("fold") is None else config["fold"]}
+        config, test = run.read_config().to_dict(), run.read_results().test.to_dict()
+        base = {"run": str(run.path.relative_to(root)), "system": _label(config, defaults), "model": config["model"],
+                "protocol": config["protocol"], "target": "" if config["target"] is None else str(config["target"]),
+                "seed": config["seed"], "fold": "" if config.get("fold") is None else config["fold"]}
+        key = tuple(base[k] for k in ("system", "protocol", "target", "fold", "seed"))
+        if key in counted:
+            repeats.append(f"{base['run']} (repeats {counted[key]})")
+            continue
+        counted[key] = base["run"]
         for entry in test["per_emotion"]:
             low_resource = config["protocol"] == "fsl" and entry["emotion"] == config["target"]
             status = "low_resource" if low_resource else entry["status"]
@@ -55,7 +60,7 @@ def collect(root: str | Path) -> list[dict]:
             for metric in METRICS:
                 rows.append({**base, "emotion": f"({group} average)" if group != "harmonic" else "(harmonic mean)",
                              "status": group, "metric": metric, "value": values[metric]})
-    return rows
+    return rows, repeats
 
 
 def grouped_tables(rows: list[dict]) -> dict[str, dict]:
@@ -114,46 +119,44 @@ def latex(table: dict) -> str:
 def write_report(root: str | Path, out: str | Path | None = None) -> tuple[str, list[Path]]:
     """Write the long CSV, the tables (md, csv, tex) and the plots; returns the Markdown and the files."""
     root = Path(root)
-    rows = collect(root)
+    rows, repeats = collect(root)
     out = Path(out) if out else root / "report"
-    out.mkdir(parents=True, exist_ok=True)
     files = [_write_csv(out / "long.csv", list(rows[0]), [list(r.values()) for r in rows])]
     tables = grouped_tables(rows)
     sections = []
     for name, table in tables.items():
         sections.append(markdown(table))
-        (out / f"{name}.md").write_text(sections[-1] + "\n")
-        (out / f"{name}.tex").write_text(latex(table) + "\n")
-        grid = table_grid(table)
-        files += [out / f"{name}.md", out / f"{name}.tex", _write_csv(out / f"{name}.csv", grid[0], grid[1:])]
+        header, *body = table_grid(table)
+        files += [write_text(out / f"{name}.md", sections[-1] + "\n"), write_text(out / f"{name}.tex", latex(table) + "\n"),
+                  _write_csv(out / f"{name}.csv", header, body)]
     text = "\n\n".join(sections) if sections else "no zero- or few-shot runs: see long.csv"
-    (out / "report.md").write_text(text + "\n")
-    files.append(out / "report.md")
+    if repeats:
+        text += "\n\nleft out (each repeats a run already counted): " + "; ".join(repeats)
+    files.append(write_text(out / "report.md", text + "\n"))
     files += _plots(root, out, rows, tables)
     return text, files
 
 
 def _write_csv(path: Path, header: list, rows: list[list]) -> Path:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write_text(path, buffer.getvalue())
 
 
 def _plots(root: Path, out: Path, rows: list[dict], tables: dict) -> list[Path]:
     try:
         import matplotlib
     except ImportError:
-        (out / "plots-skipped.txt").write_text("plots need matplotlib: pip install 'emozsl[plot]'\n")
-        return [out / "plots-skipped.txt"]
+        return [write_text(out / "plots-skipped.txt", "plots need matplotlib: pip install 'emozsl[plot]'\n")]
     matplotlib.use("Agg")
     from emozsl.plots import embedding_space_plot, unseen_auc_plot
 
     files = []
     if "zsl" in tables:
         files.append(unseen_auc_plot(tables["zsl"], out / "unseen_auc.png"))
-        first_zsl_run = root / next(r["run"] for r in rows if r["protocol"] == "zsl")
+        first_zsl_run = RunDir.open(root / next(r["run"] for r in rows if r["protocol"] == "zsl"))
         files.append(embedding_space_plot(first_zsl_run, out / "embedding_space.png"))
     return files
 

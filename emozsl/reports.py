@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
-from emozsl.crossval import SUMMARY_FILE, repeated_runs
-from emozsl.evaluate import EvalResult, evaluate_run
+from emozsl.config import config_from_options
+from emozsl.crossval import repeated_runs
+from emozsl.evaluate import evaluate_run
+from emozsl.fileio import dumps_json, write_text
 from emozsl.metrics import METRIC_TITLES, METRICS
-from emozsl.runs import RESULTS_FILE, read_json
-from emozsl.train import config_from_options, train
+from emozsl.runs import RunDir
+from emozsl.scoring import EvalResult
+from emozsl.train import train
 
 TABLE_METRICS = ("wacc", "f1_weighted", "f1_positive", "auc")
 SUMMARY_LABELS = {"seen": "seen average", "unseen": "unseen average", "harmonic": "harmonic mean"}
 
 
-def _cell(value: float) -> str:
+def _cell(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
@@ -61,26 +63,25 @@ def csv_table(result: EvalResult) -> str:
 
 def write_tables(result: EvalResult, out_dir: str | Path, stem: str = "eval") -> list[Path]:
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     files = {f"{stem}.csv": csv_table(result), f"{stem}.md": markdown_table(result),
-             f"{stem}.json": json.dumps(result.to_dict(), indent=2) + "\n"}
-    for name, text in files.items():
-        (out_dir / name).write_text(text)
-    return [out_dir / name for name in files]
+             f"{stem}.json": dumps_json(result.to_dict())}
+    return [write_text(out_dir / name, text) for name, text in files.items()]
 
 
 def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
-                        device: str = "auto", out_dir: str | Path | None = None) -> tuple[str, list[Path]]:
+                        device: str = "auto", out_dir: str | Path | None = None,
+                        trust_pickle: bool = False) -> tuple[str, list[Path]]:
     """`emozsl eval`: score the run's test set, write CSV / Markdown / JSON, return the console table."""
-    result = evaluate_run(run_dir, emotions, data, device)
-    files = write_tables(result, out_dir or Path(run_dir) / "eval")
+    result = evaluate_run(run_dir, emotions, data, device, trust_pickle=trust_pickle)
+    files = write_tables(result, out_dir or RunDir(Path(run_dir)).eval_dir)
     return console_table(result), files
 
 
 def report_training_result(run_dir: str | Path) -> str:
     """The test table that training already scored (results.json), written like `emozsl eval`'s."""
-    result = EvalResult.from_dict(read_json(Path(run_dir) / RESULTS_FILE)["test"])
-    write_tables(result, Path(run_dir) / "eval")
+    run = RunDir.open(run_dir)
+    result = run.read_results().test
+    write_tables(result, run.eval_dir)
     return console_table(result)
 
 
@@ -94,18 +95,19 @@ def summary_table(summary: dict) -> str:
     rows += [(SUMMARY_LABELS.get(group, group), values) for group, values in summary["summary"].items()]
     for label, values in rows:
         lines.append(f"{label:<{width}}  " + "  ".join(
-            f"{values[m]['mean']:>7.3f} +- {values[m]['std']:.3f}" for m in METRICS))
+            f"{_cell(values[m]['mean']):>7} +- {_cell(values[m]['std'])}" for m in METRICS))
     if summary["unseen"]:
         lines.append("* unseen in training")
     return "\n".join(lines)
 
 
-def train_and_report(config_file: str | None = None, seeds: int = 1, folds: int | None = None, **options) -> str:
+def train_and_report(config_file: str | None = None, seeds: int = 1, folds: int | None = None,
+                     trust_pickle: bool = False, **options) -> str:
     """`emozsl train`: one run and its test table, or (--seeds N / --folds K) repeated runs and
-    their mean +- std table."""
+    their mean +- std table (a rerun of the same command resumes them)."""
     config = config_from_options(config_file, **options)
     if seeds == 1 and folds is None:
-        run_dir = train(config)
+        run_dir = train(config, trust_pickle)
         return f"run: {run_dir}\n\n{report_training_result(run_dir)}"
-    parent = repeated_runs(config, seeds, folds)
-    return f"runs: {parent}\n\n{summary_table(read_json(parent / SUMMARY_FILE))}"
+    parent, summary = repeated_runs(config, seeds, folds, trust_pickle)
+    return f"runs: {parent}\n\n{summary_table(summary)}"

@@ -1,145 +1,266 @@
-"""What training and evaluation share: the run configuration, turning it into a Task, and the
-run folder (config.json, metrics.jsonl, checkpoint.pt, metadata.json, results.json).
+"""The run folder and its one owner, `RunDir`: nothing else opens a run's files.
 
-Checkpoints hold tensors only and are read with torch.load(weights_only=True), which refuses to
-execute pickled code; everything else in a run folder is JSON."""
+    runs/NAME/config.json      the resolved RunConfig
+              split.json       the split manifest used
+              metadata.json    emotions, input sizes, parameters, embeddings file and sha256, ...
+              metrics.jsonl    one line per epoch
+              checkpoint.pt    the best model: tensors only, read with weights_only=True
+              results.json     written last: the run's format version, best epoch, test result
+
+A run trains in `ROOT/.partial/NAME.../`, holding a lock there, and is renamed to `ROOT/NAME` only
+once results.json is written: a folder outside `.partial` is always a whole, finished run, and a
+failed run never looks finished. The lock dies with its process, so the partial folder of a killed
+run is recognised and removed by the next run made under the same root. A run with an exact name
+(a sweep trial, one seed of `--seeds`) is claimed: while one process trains it, another skips it."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
-from dataclasses import dataclass, field
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from emozsl.data import MODALITIES, default_data_path, load_dataset
-from emozsl.errors import EmozslError, check_choice
-from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
+from emozsl import __version__
+from emozsl.config import TRUST_FIELD, RunConfig
+from emozsl.errors import EmozslError
+from emozsl.fileio import Lock, dumps_json, read_json, write_bytes, write_error, write_json, write_text
+from emozsl.scoring import EvalResult
+from emozsl.splits import dumps_manifest
 
-PRECISIONS = ("fp32", "bf16")
+PARTIAL = ".partial"
 CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE = "config.json", "metrics.jsonl", "checkpoint.pt"
 METADATA_FILE, RESULTS_FILE, SPLIT_FILE = "metadata.json", "results.json", "split.json"
+EVAL_FOLDER = "eval"
+# 1: emozsl 0.1.0 (no format field; NaN written as NaN); 2: format field, nulls, named selection metric.
+RUN_FORMAT = 2
+LOCK_SUFFIX = ".lock"
+
+
+class RunBusy(EmozslError):
+    """Another live process is training a run of this exact name."""
 
 
 @dataclass
-class RunConfig:
-    model: str = "eea"
-    model_options: dict = field(default_factory=dict)
-    head: str = "embedding"  # or "linear": a plain classifier, supervised comparison only
-    similarity: str = "dot"  # embedding head: dot (the paper's), cosine, neg-sq-distance
-    emotion_map: str = "linear"  # embedding head: linear (the paper's) or mlp
-    data: str = field(default_factory=default_data_path)
-    extra: str | None = None  # IEMOCAP 9-class folder supplying the extra emotion
-    trust_pickle: bool = False
-    split: str | None = None  # a manifest; else made from protocol/target
-    protocol: str = "supervised"
-    target: str | None = None
-    shots: int | None = None
-    fraction: float = 0.01
-    split_seed: int = 0
-    folds: int | None = None  # k-fold cross-validation over all rows: this run is fold `fold` of `folds`
-    fold: int | None = None
-    # Modalities used; text+audio answers FACET's leak (its visual columns hold a commercial
-    # emotion classifier's output), see protocol.md.
-    modalities: list = field(default_factory=lambda: list(MODALITIES))
-    embeddings: str | None = None  # None: the shipped file
-    emotion_words: dict = field(default_factory=dict)  # emotion -> word form (excited -> exciting)
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    clip: float = 1.0
-    early_stop: int = 8
-    scheduler_patience: int = 5
-    scheduler_factor: float = 0.1
-    threshold: float = 0.5
-    select_metric: str | None = None  # None: wacc for MOSEI, acc for IEMOCAP
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"  # or "bf16": autocast on CUDA
-    compile: bool = False  # torch.compile the backbone
-    runs_dir: str = "runs"
-    name: str | None = None
+class RunMetadata:
+    emotions: list[str]
+    train_emotions: list[str]
+    unseen: list[str]
+    input_dims: dict[str, int]
+    parameters: int
+    embeddings: dict  # {"path": ..., "sha256": ...}
+    split: dict  # protocol, target, sources (fingerprints), file
+    selection_metric: str
+    device: str
+    emozsl: str = __version__
+    torch: str = torch.__version__
+    format: int = RUN_FORMAT
 
-    def __post_init__(self):
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                    "early_stop": self.early_stop}
-        for name, value in positive.items():
-            if not value > 0:
-                raise EmozslError(f"{name}={value}: must be positive")
-        if not 0 < self.threshold < 1:
-            raise EmozslError(f"threshold={self.threshold}: must be within (0, 1)")
-        check_choice("precision", self.precision, PRECISIONS)
-        if (self.folds is None) != (self.fold is None):
-            raise EmozslError("folds and fold: give both or neither")
-        if self.folds is not None:
-            if self.folds < 3:
-                raise EmozslError(f"folds={self.folds}: need at least 3 (test, valid and train folds)")
-            if not 0 <= self.fold < self.folds:
-                raise EmozslError(f"fold={self.fold}: must be within 0..{self.folds - 1}")
-            if self.split:
-                raise EmozslError("cross-validation makes its own splits: drop --split")
 
-    def head_settings(self) -> dict:
-        return {"head": self.head, "similarity": self.similarity, "emotion_map": self.emotion_map}
-
-    @classmethod
-    def from_dict(cls, values: dict, where: str = "config") -> RunConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise EmozslError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-        try:
-            return cls(**values)
-        except TypeError as exc:  # a value of the wrong type
-            raise EmozslError(f"{where}: {exc}") from None
+@dataclass
+class RunResults:
+    best_epoch: int
+    selection_metric: str
+    best_valid: float
+    epochs_run: int
+    seconds: float
+    test: EvalResult
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {"format": RUN_FORMAT, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+                "test": self.test.to_dict()}
+
+    @classmethod
+    def from_dict(cls, stored: dict, where: str) -> RunResults:
+        version = _format(stored, where)
+        try:
+            if version == 1:  # emozsl 0.1.0: best_valid_<metric>
+                metric = next(k for k in stored if k.startswith("best_valid_")).removeprefix("best_valid_")
+                best = stored[f"best_valid_{metric}"]
+            else:
+                metric, best = stored["selection_metric"], stored["best_valid"]
+            return cls(stored["best_epoch"], metric, float("nan") if best is None else best, stored["epochs_run"],
+                       stored["seconds"], EvalResult.from_dict(stored["test"]))
+        except (KeyError, StopIteration, TypeError, ValueError) as exc:
+            raise EmozslError(f"{where}: not an emozsl results file (bad or missing field {exc})") from None
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise EmozslError(f"--device {name}: CUDA is not available on this machine")
+def _format(stored, where: str) -> int:
+    if not isinstance(stored, dict):
+        raise EmozslError(f"{where}: expected a JSON object")
+    version = stored.get("format", 1)
+    if version not in range(1, RUN_FORMAT + 1):
+        raise EmozslError(f"{where}: run format {version!r}, this emozsl {__version__} reads formats 1 to "
+                          f"{RUN_FORMAT}; read it with the emozsl that wrote it, or a newer one")
+    return version
+
+
+class RunDir:
+    """One run's folder. Made with `create` (a new run, in its partial folder until `finish`) or
+    `open` (a finished run, read-only use)."""
+
+    def __init__(self, path: Path, lock: Lock | None = None, root: Path | None = None, name: str | None = None,
+                 exact: bool = False):
+        self.path, self._lock, self._root, self._name, self._exact = Path(path), lock, root, name, exact
+
+    # ------------------------------------------------------------ life
+    @classmethod
+    def create(cls, root: str | Path, name: str, exact: bool = False) -> RunDir:
+        """A new, empty run in ROOT/.partial/. `exact`: the finished run will be ROOT/NAME, and
+        the name is claimed (RunBusy if a live process holds it); otherwise it will be ROOT/NAME,
+        or NAME_2, NAME_3, ... if that is taken (an existing run is never overwritten)."""
+        root = Path(root)
+        partial = root / PARTIAL
+        try:
+            partial.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(partial, exc) from None
+        remove_dead_partials(partial)
+        slot = name if exact else f"{name}.{secrets.token_hex(4)}"
+        lock = Lock.try_take(partial / (slot + LOCK_SUFFIX))
+        if lock is None:
+            raise RunBusy(f"{root / name}: another process is training this run")
+        folder = partial / slot
+        try:
+            shutil.rmtree(folder, ignore_errors=True)  # a dead attempt's files: the lock is ours now
+            folder.mkdir()
+        except OSError as exc:
+            lock.release()
+            raise write_error(folder, exc) from None
+        return cls(folder, lock, root, name, exact)
+
+    def finish(self, results: RunResults) -> Path:
+        """Write results.json last, then move the run to its final name; returns that path."""
+        self.write_results(results)
+        candidates = [self._name] if self._exact else [self._name, *(f"{self._name}_{n}" for n in range(2, 10_000))]
+        for candidate in candidates:
+            final = self._root / candidate
+            try:
+                os.rename(self.path, final)  # never replaces a non-empty folder: a run is never overwritten
+            except OSError as exc:
+                if not final.exists():
+                    raise write_error(final, exc) from None
+                continue
+            self.path = final
+            self._lock.release()
+            return final
+        raise EmozslError(f"{self._root / self._name}: exists and is not this run; move it away and rerun")
+
+    def abandon(self) -> None:
+        """Remove an unfinished run's folder and free its name (after a failure or an interrupt)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.release()
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """A finished run, or a one-line error saying why the folder is not one."""
+        path = Path(path)
+        if not path.is_dir():
+            raise EmozslError(f"{path}: no such run folder")
+        run = cls(path)
+        if not run.is_finished():
+            raise EmozslError(f"{path}: not a finished emozsl run (no {RESULTS_FILE} and {CONFIG_FILE})")
+        return run
+
+    def is_finished(self) -> bool:
+        return PARTIAL not in self.path.parts and is_finished_folder(self.path)
+
+    # ------------------------------------------------------------ files
+    def write_config(self, config: RunConfig) -> None:
+        write_json(self.path / CONFIG_FILE, config.to_dict())
+
+    def read_config(self) -> RunConfig:
+        values = read_json(self.path / CONFIG_FILE, "run config")
+        if isinstance(values, dict):
+            values.pop(TRUST_FIELD, None)  # emozsl 0.1.0 stored it; trust now comes only from the command line
+        return RunConfig.from_dict(values, str(self.path / CONFIG_FILE))
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / SPLIT_FILE
+
+    def write_manifest(self, manifest: dict) -> None:
+        write_text(self.manifest_path, dumps_manifest(manifest))
+
+    def write_metadata(self, metadata: RunMetadata) -> None:
+        write_json(self.path / METADATA_FILE, dataclasses.asdict(metadata))
+
+    def read_metadata(self) -> RunMetadata:
+        where = str(self.path / METADATA_FILE)
+        stored = read_json(self.path / METADATA_FILE, "run metadata")
+        _format(stored, where)
+        fields = {f.name for f in dataclasses.fields(RunMetadata)}
+        try:
+            return RunMetadata(**{k: v for k, v in stored.items() if k in fields})
+        except TypeError as exc:
+            raise EmozslError(f"{where}: not an emozsl run's metadata ({exc})") from None
+
+    def append_metrics(self, record: dict) -> None:
+        """One epoch's line; a line is appended whole or, on a failed write, the run stops."""
+        try:
+            with open(self.path / METRICS_FILE, "a", encoding="utf-8") as f:
+                f.write(dumps_json(record, indent=None))
+        except OSError as exc:
+            raise write_error(self.path / METRICS_FILE, exc) from None
+
+    def read_metrics(self) -> list[dict]:
+        try:
+            lines = (self.path / METRICS_FILE).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise EmozslError(f"{self.path / METRICS_FILE}: cannot read ({exc.strerror or exc})") from None
+        try:
+            return [json.loads(line) for line in lines if line]
+        except json.JSONDecodeError as exc:
+            raise EmozslError(f"{self.path / METRICS_FILE}: not JSON lines ({exc})") from None
+
+    def save_checkpoint(self, model: torch.nn.Module) -> None:
+        save_state(model, self.path / CHECKPOINT_FILE)
+
+    def load_checkpoint(self, model: torch.nn.Module) -> None:
+        load_state(model, self.path / CHECKPOINT_FILE)
+
+    def write_results(self, results: RunResults) -> None:
+        write_json(self.path / RESULTS_FILE, results.to_dict())
+
+    def read_results(self) -> RunResults:
+        return RunResults.from_dict(read_json(self.path / RESULTS_FILE, "results file"), str(self.path / RESULTS_FILE))
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.path / EVAL_FOLDER
+
+
+def is_finished_folder(path: Path) -> bool:
+    return (path / RESULTS_FILE).is_file() and (path / CONFIG_FILE).is_file()
+
+
+def find_runs(root: str | Path) -> list[RunDir]:
+    """Every finished run at or below `root` (unfinished ones, in .partial, are never listed)."""
+    root = Path(root)
+    folders = {p.parent for p in root.rglob(RESULTS_FILE) if PARTIAL not in p.relative_to(root).parts}
+    return [RunDir(folder) for folder in sorted(folders) if is_finished_folder(folder)]
+
+
+def remove_dead_partials(partial: Path) -> None:
+    """Remove the partial folders whose process is gone (its lock is free); a live run's are kept."""
     try:
-        return torch.device(name)
-    except RuntimeError:
-        raise EmozslError(f"--device {name}: not a device (use auto, cpu, cuda or cuda:N)") from None
-
-
-def autocast(device: torch.device, precision: str):
-    """The context the forward passes run in: bf16 autocast on CUDA, or plain fp32."""
-    if precision == "bf16" and device.type != "cuda":
-        raise EmozslError(f"--precision bf16 needs a CUDA device (got {device})")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def prepare_task(config: RunConfig) -> tuple[Task, dict]:
-    """Load the data (and extra data), then apply the manifest or make one; returns the task and
-    the manifest to store in the run folder."""
-    data = load_dataset(config.data, config.trust_pickle)
-    if config.folds is not None:
-        data = fold_dataset(data, config.folds, config.fold, config.split_seed)
-    extra = load_dataset(config.extra, config.trust_pickle) if config.extra else None
-    if config.split:
-        manifest = load_manifest(config.split)
-    else:
-        manifest = make_split(data, config.protocol, config.target, config.split_seed, config.shots,
-                              config.fraction, extra)
-    unknown = [m for m in config.modalities if m not in data.modalities]
-    if unknown or not config.modalities:
-        raise EmozslError(f"modalities {config.modalities}: choose among {', '.join(data.modalities)}")
-    task = apply_split(manifest, data, extra)
-    for part in task.splits.values():
-        part.features = {m: part.features[m] for m in data.modalities if m in config.modalities}
-    return task, manifest
-
-
-def selection_metric(config: RunConfig, task: Task) -> str:
-    return config.select_metric or ("acc" if task.dataset.startswith("iemocap") else "wacc")
+        entries = list(partial.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.endswith(LOCK_SUFFIX) and entry.is_file():
+            lock = Lock.try_take(entry)
+            if lock is not None:
+                shutil.rmtree(partial / entry.name.removesuffix(LOCK_SUFFIX), ignore_errors=True)
+                lock.release()
+        elif entry.is_dir() and not (partial / (entry.name + LOCK_SUFFIX)).exists():
+            shutil.rmtree(entry, ignore_errors=True)  # left by emozsl 0.1.0, which kept no lock
 
 
 def default_run_name(config: RunConfig, suffix: str) -> str:
@@ -149,51 +270,31 @@ def default_run_name(config: RunConfig, suffix: str) -> str:
     return f"{config.model}_{config.protocol}{target}_{suffix}"
 
 
-def new_run_dir(config: RunConfig) -> Path:
-    """A fresh folder: an existing run is never overwritten (a suffix is added instead)."""
-    base = config.name or default_run_name(config, f"seed{config.seed}")
-    root = Path(config.runs_dir)
-    candidate, n = root / base, 1
-    while candidate.exists():
-        n += 1
-        candidate = root / f"{base}_{n}"
-    candidate.mkdir(parents=True)
-    return candidate
+def save_state(model: torch.nn.Module, path: Path) -> None:
+    """A model's tensors only, written atomically (serialised in memory first, so a failed write is
+    an OSError the file layer reports, never a half-written checkpoint)."""
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
-def write_json(path: Path, value: dict) -> None:
-    """Atomic: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
-    tmp.replace(path)
-
-
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def read_json(path: Path) -> dict:
-    if not path.exists():
-        raise EmozslError(f"{path}: missing (is {path.parent} a finished emozsl run?)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise EmozslError(f"{path}: not valid JSON ({exc})") from None
-
-
-def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
-    tmp.replace(path)
-
-
-def load_checkpoint(model: torch.nn.Module, path: Path) -> None:
-    if not path.exists():
+def load_state(model: torch.nn.Module, path: Path) -> None:
+    """Fill `model` from a tensors-only checkpoint; pickled code is never run (weights_only)."""
+    if not path.is_file():
         raise EmozslError(f"{path}: missing checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        raise EmozslError(f"{path}: not a tensors-only checkpoint ({type(exc).__name__})") from None
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise EmozslError(f"{path}: not a readable tensors-only checkpoint ({reason})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise EmozslError(f"{path}: not a checkpoint (expected a mapping of names to tensors)")
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    resized = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or resized:
+        example = (f"{resized[0]} is {tuple(state[resized[0]].shape)}, the model's {tuple(expected[resized[0]].shape)}"
+                   if resized else f"e.g. {(missing or unexpected)[0]}")
+        raise EmozslError(f"{path}: does not fit this model ({len(missing)} missing, {len(unexpected)} unexpected, "
+                          f"{len(resized)} resized tensors; {example}): a checkpoint of another model or size")
     model.load_state_dict(state)

@@ -17,7 +17,8 @@ import numpy as np
 
 from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
 from emozsl.data.readers import default_data_path, load_dataset
-from emozsl.errors import EmozslError, check_choice
+from emozsl.errors import EmozslError, FieldError, check_choice
+from emozsl.fileio import read_json, write_text
 
 MANIFEST_FORMAT = "emozsl-split/1"
 PROTOCOLS = ("zsl", "fsl", "supervised")
@@ -39,7 +40,7 @@ class Task:
         return {m: int(a.shape[-1]) for m, a in self.splits["train"].features.items()}
 
 
-def resolve_target(target: str | int, choices: list[str], what: str) -> str:
+def resolve_target(target: str | int, choices: list[str], what: str = "target") -> str:
     """An emotion given by name or by index into `choices`."""
     text = str(target).strip()
     if text.lstrip("-").isdigit():
@@ -49,7 +50,7 @@ def resolve_target(target: str | int, choices: list[str], what: str) -> str:
     elif text.lower() in choices:
         return text.lower()
     listing = ", ".join(f"{i} {e}" for i, e in enumerate(choices))
-    raise EmozslError(f"{what} '{target}': not an emotion of this data (choices: {listing})")
+    raise FieldError(what, target, f"not an emotion of this data (choices: {listing})")
 
 
 def _keep_count(positives: int, shots: int | None, fraction: float) -> int:
@@ -74,11 +75,11 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     and valid too) as a new label column."""
     check_choice("protocol", protocol, PROTOCOLS)
     if shots is not None and shots < 1:
-        raise EmozslError(f"--shots {shots}: must be at least 1")
+        raise FieldError("shots", shots, "must be at least 1")
     if not 0 <= fraction <= 1:
-        raise EmozslError(f"--fraction {fraction}: must be within [0, 1]")
+        raise FieldError("fraction", fraction, "must be within [0, 1]")
     if protocol != "supervised" and target is None:
-        raise EmozslError(f"protocol '{protocol}' needs a target emotion (--{protocol} K)")
+        raise FieldError("target", None, f"protocol {protocol} needs a target emotion")
     rng = np.random.default_rng(seed)
     sources = {"data": {"name": data.name, "fingerprint": data.fingerprint()}}
     rows: dict[str, dict[str, list[int]]] = {}
@@ -88,7 +89,7 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
         target = None
         rows = {s: {"data": list(range(len(data.splits[s])))} for s in SPLITS}
     elif extra is None:
-        target = resolve_target(target, emotions, f"--{protocol}")
+        target = resolve_target(target, emotions)
         column = emotions.index(target)
         for split in SPLITS:
             presence = data.splits[split].any_presence[:, column]
@@ -102,10 +103,10 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     else:
         sources["extra"] = {"name": extra.name, "fingerprint": extra.fingerprint()}
         choices = [e for e in extra.emotions if e not in {IEMOCAP9_NAME.get(m, m) for m in emotions}]
-        target = resolve_target(target, extra.emotions, f"--{protocol}")
+        target = resolve_target(target, extra.emotions)
         if target not in choices:
-            raise EmozslError(f"--{protocol} '{target}': already an emotion of the main data; choose an extra "
-                              f"emotion ({', '.join(f'{extra.emotions.index(c)} {c}' for c in choices)})")
+            raise FieldError("target", target, "already an emotion of the main data; choose an extra emotion "
+                             f"({', '.join(f'{extra.emotions.index(c)} {c}' for c in choices)})")
         _check_combinable(data, extra)
         column = extra.emotions.index(target)
         emotions.append(target)
@@ -167,17 +168,23 @@ def _split_labels(manifest: dict, data: MultimodalDataset, extra: MultimodalData
     return labels
 
 
-def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDataset | None = None) -> Task:
-    """Turn a manifest and the data it was made from into a Task; other data -> error."""
+def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDataset | None = None,
+                where: str = "split manifest") -> Task:
+    """Turn a manifest and the data it was made from into a Task; other data, or a manifest that
+    contradicts its own protocol, is an error naming `where`."""
     _check_source(manifest, "data", data)
     if "extra" in manifest["sources"]:
         if extra is None:
             raise EmozslError("this split appends rows from extra data (IEMOCAP 9-class): pass --extra DIR")
         _check_source(manifest, "extra", extra)
+    _check_protocol(manifest, data, where)
     emotions = manifest["emotions"]
     splits = {}
     for split in SPLITS:
         rows, extra_rows = _manifest_rows(manifest, split)
+        _check_rows(rows, len(data.splits[split]), f"{where}: rows.{split}.data")
+        if len(extra_rows):
+            _check_rows(extra_rows, len(extra.splits[split]), f"{where}: rows.{split}.extra")
         source = data.splits[split]
         features = {m: a[rows] for m, a in source.features.items()}
         ids = source.ids[rows]
@@ -192,8 +199,54 @@ def apply_split(manifest: dict, data: MultimodalDataset, extra: MultimodalDatase
             modality_labels[m] = labels.copy()
             modality_labels[m][:len(rows), :array.shape[1]] = array[rows]
         splits[split] = SplitData(features, labels, ids, modality_labels)
+    _check_applied(manifest, splits, where)
     return Task(list(emotions), list(manifest["train_emotions"]), list(manifest["unseen"]), splits,
                 manifest["dataset"], manifest)
+
+
+def _check_protocol(manifest: dict, data: MultimodalDataset, where: str) -> None:
+    """The emotion lists must be the ones the protocol gives for this data and target."""
+    protocol, target, emotions = manifest["protocol"], manifest["target"], manifest["emotions"]
+    check_choice(f"{where}: protocol", protocol, PROTOCOLS)
+    expected = list(data.emotions) + ([target] if "extra" in manifest["sources"] else [])
+    if emotions != expected:
+        raise EmozslError(f"{where}: emotions {emotions} are not this data's {expected}")
+    if (protocol == "supervised") != (target is None) or (target is not None and target not in emotions):
+        raise EmozslError(f"{where}: target {target!r} does not fit protocol {protocol} on emotions {emotions}")
+    lists = {"train_emotions": [e for e in emotions if not (protocol == "zsl" and e == target)],
+             "unseen": [target] if protocol == "zsl" else [],
+             "low_resource": [target] if protocol == "fsl" else []}
+    for key, value in lists.items():
+        if manifest.get(key, value) != value:
+            raise EmozslError(f"{where}: {key} {manifest[key]} contradicts protocol {protocol} on "
+                              f"{target or 'no target'} (expected {value})")
+
+
+def _check_rows(rows: np.ndarray, available: int, where: str) -> None:
+    if len(rows) and (rows.min() < 0 or rows.max() >= available):
+        bad = rows[(rows < 0) | (rows >= available)][0]
+        raise EmozslError(f"{where}: row {bad} is outside 0..{available - 1}")
+    if len(np.unique(rows)) != len(rows):
+        raise EmozslError(f"{where}: lists a row more than once")
+
+
+def _check_applied(manifest: dict, splits: dict[str, SplitData], where: str) -> None:
+    """What training relies on: no empty split, no sample in two splits, and in zero-shot no
+    positive of an unseen emotion where training or model selection could see it."""
+    for split, part in splits.items():
+        if not len(part):
+            raise EmozslError(f"{where}: the {split} split is empty (nothing to {'train on' if split == 'train' else 'score'})")
+    for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+        shared = np.intersect1d(splits[a].ids, splits[b].ids)
+        if len(shared):
+            raise EmozslError(f"{where}: {len(shared)} sample(s) are in both {a} and {b} (e.g. id {shared[0]!r})")
+    for emotion in manifest["unseen"]:
+        column = manifest["emotions"].index(emotion)
+        for split in ("train", "valid"):
+            count = int(splits[split].any_presence[:, column].sum())
+            if count:
+                raise EmozslError(f"{where}: {count} {split} sample(s) are positive for the unseen emotion "
+                                  f"{emotion}; zero-shot keeps them out of train and valid")
 
 
 def _check_source(manifest: dict, role: str, data: MultimodalDataset) -> None:
@@ -241,34 +294,42 @@ def dumps_manifest(manifest: dict) -> str:
 
 
 def save_manifest(manifest: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps_manifest(manifest))
-    tmp.replace(path)
-    return path
+    return write_text(path, dumps_manifest(manifest))
+
+
+MANIFEST_FIELDS = {"protocol": str, "dataset": str, "emotions": list, "train_emotions": list, "unseen": list,
+                   "rows": dict, "sources": dict}
 
 
 def load_manifest(path: str | Path) -> dict:
+    """A manifest file, its structure checked (its consistency with the data is checked when it
+    is applied)."""
     path = Path(path)
-    if not path.exists():
-        raise EmozslError(f"{path}: no such split manifest")
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise EmozslError(f"{path}: not valid JSON ({exc})") from None
+    manifest = read_json(path, "split manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise EmozslError(f"{path}: not an emozsl split manifest (field 'format' is not {MANIFEST_FORMAT})")
-    missing = {"protocol", "emotions", "train_emotions", "unseen", "rows", "sources", "dataset"} - set(manifest)
+    missing = set(MANIFEST_FIELDS) - set(manifest)
     if missing:
         raise EmozslError(f"{path}: missing field(s) {', '.join(sorted(missing))}")
+    for key, kind in MANIFEST_FIELDS.items():
+        if not isinstance(manifest[key], kind):
+            raise EmozslError(f"{path}: field {key} must be a {kind.__name__}")
+    if "target" not in manifest or not isinstance(manifest["sources"].get("data"), dict):
+        raise EmozslError(f"{path}: missing field target or sources.data")
+    for split in SPLITS:
+        rows = manifest["rows"].get(split)
+        if not isinstance(rows, dict) or "data" not in rows or set(rows) - {"data", "extra"}:
+            raise EmozslError(f"{path}: rows.{split} must hold a 'data' row list (and optionally 'extra')")
+        for source, values in rows.items():
+            if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise EmozslError(f"{path}: rows.{split}.{source} must be a list of row numbers")
     return manifest
 
 
 def protocol_from_options(zsl: str | None, fsl: str | None) -> tuple[str, str | None]:
     """--zsl K / --fsl K / neither -> (protocol, target)."""
     if zsl is not None and fsl is not None:
-        raise EmozslError("--zsl and --fsl: give one of them")
+        raise EmozslError("zsl and fsl: give one of them")
     if zsl is not None:
         return "zsl", zsl
     return ("fsl", fsl) if fsl is not None else ("supervised", None)
@@ -282,7 +343,7 @@ def write_split(data_path: str | None, extra_path: str | None, zsl: str | None, 
     data = load_dataset(data_path or default_data_path(), trust_pickle)
     extra = load_dataset(extra_path, trust_pickle) if extra_path else None
     if dataset and not data.name.startswith(dataset):
-        raise EmozslError(f"--dataset {dataset}: {data.source} holds {data.name} data")
+        raise FieldError("dataset", dataset, f"{data.source} holds {data.name} data")
     if data.name == "iemocap4" and protocol != "supervised" and extra is None:
         raise EmozslError("IEMOCAP zero-/few-shot emotions come from the 9-class files: pass --extra DIR "
                           "(the folder of text_train.p, covarep_train.p, facet_train.p, y_train.p)")

@@ -17,10 +17,12 @@
     [models.mult]                       # per-backbone overrides (model_options merge)
     model_options = { preset = "mosei" }
 
-A trial is a pure function of its spec (base + one grid point + its backbone's overrides). It trains
-in `<sweep>/.partial/<id>/` and is renamed to `<sweep>/<id>/` when finished, so a folder under the
-sweep is always a whole run; a finished trial is skipped and an interrupted one starts again, so a
-sweep killed at any moment resumes with nothing lost or duplicated."""
+A trial is a pure function of its spec (base + one grid point + its backbone's overrides), named by
+its grid values. Every trial is checked before the first one starts. A trial is a run with an exact
+name (runs.py): it trains in `<sweep>/.partial/` and appears as `<sweep>/<trial>/` only when
+finished; a finished trial is skipped, an interrupted one starts again, and one that another process
+is training (a second sweep on the same folder) is left to it. So a sweep killed at any moment
+resumes with nothing lost or duplicated, and two sweeps on one folder share the work."""
 
 from __future__ import annotations
 
@@ -28,22 +30,26 @@ import concurrent.futures
 import itertools
 import multiprocessing
 import os
-import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from emozsl.errors import EmozslError, check_choice
-from emozsl.models import resolve_options
-from emozsl.runs import RESULTS_FILE, RunConfig, write_json
+from emozsl.config import RunConfig, check_folder_name
+from emozsl.errors import EmozslError, FieldError, check_choice
+from emozsl.fileio import write_json
+from emozsl.runs import RunBusy, RunDir
+from emozsl.session import resolve_device
 from emozsl.train import train
 
 EXECUTORS = ("local", "process", "ray")
 SWEEP_KEYS = {"name", "executor", "workers", "base", "grid", "models"}
-PARTIAL = ".partial"
+SWEEP_OWNED = ("runs_dir", "name")  # set by the sweep for every trial
+# Fields a finished trial may differ in and still be this sweep's trial (where it ran, not what).
+WHERE_FIELDS = ("runs_dir", "name", "device")
 SWEEP_FILE = "sweep.json"
+OUTCOMES = ("done", "skipped", "busy")
 
 
 @dataclass(frozen=True)
@@ -76,60 +82,82 @@ def _trial_id(point: dict) -> str:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise EmozslError(f"{path}: no such sweep file")
     try:
-        spec = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EmozslError(f"{path}: not valid TOML ({exc})") from None
     unknown = set(spec) - SWEEP_KEYS
     if unknown:
         raise EmozslError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (keys: {', '.join(sorted(SWEEP_KEYS))})")
-    grid = spec.get("grid", {})
+    grid = spec.get("grid")
+    if not isinstance(grid, dict) or not grid:
+        raise EmozslError(f"{path}: [grid] is missing or empty; a sweep needs at least one grid key "
+                          "(e.g. seed = [0, 1, 2])")
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise EmozslError(f"{path}: grid.{key} must be a non-empty list")
-    executor = check_choice(f"{path}: executor", spec.get("executor", "local"), EXECUTORS)
+    models = spec.get("models", {})
     base = dict(spec.get("base", {}))
-    name = spec.get("name", path.stem)
+    for where, table in [("grid", grid), *((f"models.{m}", o) for m, o in models.items())]:
+        for key in SWEEP_OWNED:
+            if key in table:
+                raise EmozslError(f"{path}: {where}.{key}: set by the sweep for every trial (runs_dir only in [base])")
+    executor = check_choice(f"{path}: executor", spec.get("executor", "local"), EXECUTORS)
+    workers = spec.get("workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise FieldError("workers", workers, "must be an integer of at least 1", str(path))
+    if "name" in base:
+        raise EmozslError(f"{path}: base.name: trials are named by their grid values")
+    name = check_folder_name("name", str(spec.get("name", path.stem)))
     folder = Path(base.pop("runs_dir", Path("runs") / name))
     trials = []
     for values in itertools.product(*grid.values()):
         point = dict(zip(grid, values))
         config = {**base, **point}
-        overrides = spec.get("models", {}).get(config.get("model", "eea"), {})
+        overrides = models.get(config.get("model", "eea"), {})
         config.update({k: v for k, v in overrides.items() if k != "model_options"})
         config["model_options"] = {**base.get("model_options", {}), **overrides.get("model_options", {})}
-        where = f"{path} trial {point}"
-        checked = RunConfig.from_dict({**config, "runs_dir": str(folder)}, where)  # validate now, not mid-sweep
+        trial_id = _trial_id(point)
+        where = f"{path} trial {trial_id}"
         try:
-            resolve_options(checked.model, checked.model_options)
-        except EmozslError as exc:
-            raise EmozslError(f"{where}: {exc}") from None
-        trials.append(Trial(_trial_id(point), config))
+            check_folder_name("trial name", trial_id)
+        except FieldError as exc:
+            raise exc.located(f"{path}: grid values {point}") from None
+        RunConfig.from_dict({**config, "runs_dir": str(folder), "name": trial_id}, where)  # every field, now
+        trials.append(Trial(trial_id, config))
     ids = [t.id for t in trials]
     if len(set(ids)) != len(ids):
         raise EmozslError(f"{path}: grid values give duplicate trial names")
-    return Sweep(name, folder, executor, int(spec.get("workers", 1)), trials)
+    return Sweep(name, folder, executor, workers, trials)
 
 
-def run_trial(folder: str, trial: Trial, device: str | None = None) -> str:
-    """Train one trial unless it is finished; returns 'done' or 'skipped'."""
-    folder = Path(folder)
-    final = folder / trial.id
-    if (final / RESULTS_FILE).exists():
+def trial_config(folder: str | Path, trial: Trial, device: str | None = None) -> RunConfig:
+    return RunConfig.from_dict({**trial.config, "runs_dir": str(folder), "name": trial.id,
+                                **({"device": device} if device else {})}, trial.id)
+
+
+def _check_finished_trial(run: RunDir, expected: RunConfig) -> None:
+    """A finished trial is skipped only if it was trained with this sweep's settings."""
+    stored, wanted = run.read_config().to_dict(), expected.to_dict()
+    differing = [k for k in wanted if k not in WHERE_FIELDS and stored.get(k) != wanted[k]]
+    if differing:
+        key = differing[0]
+        raise EmozslError(f"{run.path}: finished with other settings ({key} {stored.get(key)!r}, this sweep "
+                          f"{wanted[key]!r}); give the sweep another name, or move that trial away")
+
+
+def run_trial(folder: str, trial: Trial, device: str | None = None, trust_pickle: bool = False) -> str:
+    """Train one trial unless it is finished ('skipped') or another process is training it ('busy')."""
+    config = trial_config(folder, trial, device)
+    final = RunDir(Path(folder) / trial.id)
+    if final.is_finished():
         return "skipped"
-    partial = folder / PARTIAL
-    shutil.rmtree(partial / trial.id, ignore_errors=True)  # an interrupted attempt starts again
-    config = {**trial.config, "runs_dir": str(partial), "name": trial.id}
-    if device:
-        config["device"] = device
-    run_dir = train(RunConfig.from_dict(config, trial.id))
     try:
-        os.replace(run_dir, final)  # atomic: the sweep folder only ever holds whole runs
-    except OSError:  # another process finished it first: keep theirs, drop ours
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return "skipped"
+        train(config, trust_pickle, exact_name=True)
+    except RunBusy:
+        return "busy"
     return "done"
 
 
@@ -139,32 +167,42 @@ def _devices(workers: int) -> list[str | None]:
     return [f"cuda:{i % gpus}" if gpus else None for i in range(workers)]
 
 
-def run_sweep(path: str | Path, executor: str | None = None, workers: int | None = None) -> tuple[Path, dict]:
+def run_sweep(path: str | Path, executor: str | None = None, workers: int | None = None,
+              trust_pickle: bool = False) -> tuple[Path, dict]:
     sweep = load_sweep(path)
-    executor = check_choice("--executor", executor or sweep.executor, EXECUTORS)
+    executor = check_choice("executor", executor or sweep.executor, EXECUTORS)
+    if workers is not None and workers < 1:
+        raise FieldError("workers", workers, "must be at least 1")
     workers = workers or sweep.workers
-    sweep.folder.mkdir(parents=True, exist_ok=True)
+    pending = []
+    for trial in sweep.trials:
+        config = trial_config(sweep.folder, trial)
+        resolve_device(config.device)  # a device this machine lacks stops the sweep before any trial
+        run = RunDir(sweep.folder / trial.id)
+        if run.is_finished():
+            _check_finished_trial(run, config)
+        else:
+            pending.append(trial)
     write_json(sweep.folder / SWEEP_FILE, {"name": sweep.name, "source": str(path),
                                            "trials": {t.id: t.config for t in sweep.trials}})
-    pending = [t for t in sweep.trials if not (sweep.folder / t.id / RESULTS_FILE).exists()]
-    counts = {"trials": len(sweep.trials), "skipped": len(sweep.trials) - len(pending), "done": 0}
+    counts = {"trials": len(sweep.trials), "skipped": len(sweep.trials) - len(pending), "done": 0, "busy": 0}
     if executor == "local":
-        outcomes = [run_trial(str(sweep.folder), t) for t in pending]
+        outcomes = [run_trial(str(sweep.folder), t, trust_pickle=trust_pickle) for t in pending]
     elif executor == "process":
         devices = _devices(workers)
         # spawn: a fresh interpreter per worker, safe with CUDA
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_trial, str(sweep.folder), t, devices[i % workers]) for i, t in enumerate(pending)]
+            futures = [pool.submit(run_trial, str(sweep.folder), t, devices[i % workers], trust_pickle)
+                       for i, t in enumerate(pending)]
             outcomes = [f.result() for f in futures]
     else:
-        outcomes = _run_with_ray(sweep, pending)
+        outcomes = _run_with_ray(sweep, pending, trust_pickle)
     for outcome in outcomes:
         counts[outcome] += 1
-    shutil.rmtree(sweep.folder / PARTIAL, ignore_errors=True)
     return sweep.folder, counts
 
 
-def _run_with_ray(sweep: Sweep, pending: list[Trial]) -> list[str]:
+def _run_with_ray(sweep: Sweep, pending: list[Trial], trust_pickle: bool) -> list[str]:
     try:
         import ray
     except ImportError:
@@ -172,4 +210,4 @@ def _run_with_ray(sweep: Sweep, pending: list[Trial]) -> list[str]:
     ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
     gpus = 1 / max(1, sweep.workers) if torch.cuda.is_available() else 0  # workers share a GPU
     remote = ray.remote(num_gpus=gpus)(run_trial)
-    return ray.get([remote.remote(str(sweep.folder), t) for t in pending])
+    return ray.get([remote.remote(str(sweep.folder), t, None, trust_pickle) for t in pending])

@@ -7,9 +7,7 @@ as whole tensors and batches are index slices (no per-sample loader)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import random
 import time
 from pathlib import Path
 
@@ -17,64 +15,29 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from emozsl import __version__
-from emozsl.embeddings import (
-    default_embeddings_path,
-    emotion_vectors,
-    file_sha256,
-    load_embeddings,
-)
+from emozsl.config import RunConfig
+from emozsl.embeddings import file_sha256
 from emozsl.errors import EmozslError
-from emozsl.evaluate import predict_logits, score, split_tensors
-from emozsl.models import build_model, resolve_options
-from emozsl.runs import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    METADATA_FILE,
-    METRICS_FILE,
-    RESULTS_FILE,
-    SPLIT_FILE,
-    RunConfig,
-    autocast,
-    load_checkpoint,
-    new_run_dir,
-    prepare_task,
-    read_json,
-    resolve_device,
-    save_checkpoint,
-    selection_metric,
-    write_json,
-)
-from emozsl.splits import dumps_manifest, load_manifest, protocol_from_options
+from emozsl.runs import RunDir, RunMetadata, RunResults, default_run_name
+from emozsl.scoring import predict_logits, score
+from emozsl.session import Session, build_session, selection_metric
 
 log = logging.getLogger("emozsl")
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def pos_weights(labels: torch.Tensor, emotions: list[str]) -> torch.Tensor:
-    positives = labels.sum(0)
-    empty = [e for e, p in zip(emotions, positives.tolist()) if p == 0]
-    if empty:
-        raise EmozslError(f"train split has no positive for: {', '.join(empty)} (nothing to learn them from)")
-    return (len(labels) - positives) / positives
-
-
 def train_epoch(model: torch.nn.Module, features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
                 vectors: torch.Tensor, loss_fn, optimizer, batch_size: int, generator: torch.Generator,
-                clip: float, precision, description: str = "train") -> float:
+                clip: float, precision, epoch: int = 1) -> float:
     """One pass over the training rows in a random order, batches sliced from device tensors;
-    returns the mean loss (summed over the model's outputs)."""
+    returns the mean loss (summed over the model's outputs). A non-finite loss stops training with
+    an error naming the epoch and the first bad batch (tracked on the device: no per-batch sync)."""
     model.train()
     n = len(targets["prediction"])
     device = targets["prediction"].device
     order = torch.randperm(n, generator=generator).to(device)
     total = torch.zeros((), device=device)
-    for start in tqdm(range(0, n, batch_size), desc=description, leave=False, disable=None):
+    first_bad = torch.full((), -1, device=device)
+    for batch, start in enumerate(tqdm(range(0, n, batch_size), desc=f"epoch {epoch}", leave=False, disable=None)):
         rows = order[start:start + batch_size]
         with precision:
             outputs = model.outputs({m: a[rows] for m, a in features.items()}, vectors)
@@ -85,107 +48,79 @@ def train_epoch(model: torch.nn.Module, features: dict[str, torch.Tensor], targe
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         total += loss.detach() * len(rows)
+        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), batch, first_bad)
+    if int(first_bad) >= 0:
+        raise EmozslError(f"epoch {epoch}, batch {int(first_bad) + 1} of {-(-n // batch_size)}: the training loss "
+                          "is not finite; lower lr, or look for extreme values in the data")
     return float(total) / n
 
 
-def train(config: RunConfig) -> Path:
-    """Train one model as configured; returns its run folder."""
-    seed_everything(config.seed)
-    task, manifest = prepare_task(config)
-    config.model_options = resolve_options(config.model, config.model_options)
+def train(config: RunConfig, trust_pickle: bool = False, exact_name: bool = False) -> Path:
+    """Train one model as configured; returns its finished run folder. `exact_name`: the run must
+    be called config.name exactly (a sweep trial or one seed of a group; RunBusy if another process
+    is training it), else a taken name gets a suffix. Any failure removes the unfinished run."""
+    session = build_session(config, trust_pickle)
+    name = config.name or default_run_name(config, f"seed{config.seed}")
+    run = RunDir.create(config.runs_dir, name, exact=exact_name)
+    try:
+        return _train(session, run)
+    except BaseException:
+        run.abandon()
+        raise
+
+
+def _train(session: Session, run: RunDir) -> Path:
+    config, task, model = session.config, session.task, session.model
     metric = selection_metric(config, task)
-    device = resolve_device(config.device)
-    precision = autocast(device, config.precision)  # bf16 without CUDA fails here, before any work
-    embeddings_path = Path(config.embeddings) if config.embeddings else default_embeddings_path()
-    vectors = torch.from_numpy(emotion_vectors(load_embeddings(embeddings_path), task.emotions,
-                                               config.emotion_words, embeddings_path)).to(device)
-    trained = [task.emotions.index(e) for e in task.train_emotions]
-    train_vectors = vectors[trained]
-    if config.head == "linear" and task.unseen:
-        raise EmozslError(f"--head linear cannot score the unseen emotion(s) {', '.join(task.unseen)}: "
-                          "a plain classifier has no zero-shot route; use --head embedding")
-
-    model = build_model(config.model, task.input_dims(), vectors.shape[1], config.model_options,
-                        config.head_settings(), train_vectors).to(device)
-    train_x, train_y = split_tensors(task.splits["train"], device)
-    valid_x, valid_y = split_tensors(task.splits["valid"], device)
-    train_y, valid_y = train_y[:, trained], valid_y[:, trained]
-    # Each output's targets: the prediction learns the shared label; an auxiliary space (LFMIM's
-    # uni-modal heads) learns its modality's own label when the data carry one.
-    targets = {"prediction": train_y}
-    for space in getattr(model.backbone, "auxiliary_spaces", ()):
-        own = task.splits["train"].modality_labels.get(space)
-        targets[space] = train_y if own is None else torch.from_numpy((own > 0).astype(np.float32)).to(device)[:, trained]
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weights(train_y, task.train_emotions))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=config.scheduler_factor,
-                                                           patience=config.scheduler_patience)
-
-    run_dir = new_run_dir(config)
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    write_json(run_dir / CONFIG_FILE, config.to_dict())
-    (run_dir / SPLIT_FILE).write_text(dumps_manifest(manifest))
-    metadata = {"emozsl": __version__, "torch": torch.__version__, "device": str(device),
-                "emotions": task.emotions, "train_emotions": task.train_emotions, "unseen": task.unseen,
-                "input_dims": task.input_dims(), "parameters": n_parameters,
-                "embeddings": {"path": str(embeddings_path.resolve()), "sha256": file_sha256(embeddings_path)},
-                "split": {"protocol": manifest["protocol"], "target": manifest["target"],
-                          "sources": manifest["sources"], "file": config.split},
-                "selection_metric": metric}
-    write_json(run_dir / METADATA_FILE, metadata)
-    log.info("run %s: %s, %d parameters, %s on %s", run_dir, config.model, n_parameters, manifest["protocol"], device)
+    run.write_config(config)
+    run.write_manifest(task.manifest)
+    run.write_metadata(RunMetadata(
+        emotions=task.emotions, train_emotions=task.train_emotions, unseen=task.unseen,
+        input_dims=task.input_dims(), parameters=n_parameters,
+        embeddings={"path": str(session.embeddings.resolve()), "sha256": file_sha256(session.embeddings)},
+        split={"protocol": task.manifest["protocol"], "target": task.manifest["target"],
+               "sources": task.manifest["sources"], "file": config.split},
+        selection_metric=metric, device=str(session.device)))
+    log.info("run %s: %s, %d parameters, %s on %s", run.path, config.model, n_parameters,
+             task.manifest["protocol"], session.device)
 
+    loss_fn, optimizer = session.loss_fn(), session.optimizer()
+    scheduler = session.scheduler(optimizer)
+    train_x, _ = session.tensors("train")
+    targets = session.targets("train")
+    valid_x, valid_y = session.tensors("valid")
+    precision = session.precision()
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     best, best_epoch, started = -np.inf, 0, time.time()
-    if config.compile:
-        model.backbone.compile()  # in place: the checkpoint keeps its plain parameter names
-    with open(run_dir / METRICS_FILE, "w") as metrics_file:
-        for epoch in range(1, config.epochs + 1):
-            epoch_start = time.time()
-            train_loss = train_epoch(model, train_x, targets, train_vectors, loss_fn, optimizer, config.batch_size,
-                                     generator, config.clip, precision, f"epoch {epoch}")
-            valid_logits = predict_logits(model, valid_x, train_vectors, precision=precision)
-            valid_loss = float(loss_fn(valid_logits, valid_y))
-            valid = score(valid_logits, valid_y, task.train_emotions, [], config.threshold, "valid")
-            valid_score = float(np.nanmean(valid.per_emotion[metric]))
-            scheduler.step(valid_loss)
-            improved = valid_score > best or best_epoch == 0  # NaN-safe: epoch 1 always saves
-            if improved:
-                best, best_epoch = valid_score, epoch
-                save_checkpoint(model, run_dir / CHECKPOINT_FILE)
-            record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                      f"valid_{metric}": valid_score, "lr": optimizer.param_groups[0]["lr"],
-                      "best": improved, "seconds": round(time.time() - epoch_start, 3)}
-            metrics_file.write(json.dumps(record) + "\n")
-            metrics_file.flush()
-            log.info("epoch %d  train loss %.4f  valid loss %.4f  valid %s %.4f%s", epoch, record["train_loss"],
-                     valid_loss, metric, valid_score, "  *" if improved else "")
-            if epoch - best_epoch >= config.early_stop:
-                log.info("early stop: no better valid %s for %d epochs", metric, config.early_stop)
-                break
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.time()
+        train_loss = train_epoch(model, train_x, targets, session.train_vectors, loss_fn, optimizer,
+                                 config.batch_size, generator, config.clip, precision, epoch)
+        valid_logits = predict_logits(model, valid_x, session.train_vectors, precision=precision)
+        valid_loss = float(loss_fn(valid_logits, valid_y))
+        if not np.isfinite(valid_loss):
+            raise EmozslError(f"epoch {epoch}: the validation loss is not finite; look for extreme values in the "
+                              "validation data, or lower lr")
+        valid = score(valid_logits, valid_y, task.train_emotions, [], config.threshold, "valid")
+        valid_score = float(np.nanmean(valid.per_emotion[metric]))
+        scheduler.step(valid_loss)
+        improved = valid_score > best or best_epoch == 0  # NaN-safe: epoch 1 always saves
+        if improved:
+            best, best_epoch = valid_score, epoch
+            run.save_checkpoint(model)
+        record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                  f"valid_{metric}": valid_score, "lr": optimizer.param_groups[0]["lr"],
+                  "best": improved, "seconds": round(time.time() - epoch_start, 3)}
+        run.append_metrics(record)
+        log.info("epoch %d  train loss %.4f  valid loss %.4f  valid %s %.4f%s", epoch, train_loss,
+                 valid_loss, metric, valid_score, "  *" if improved else "")
+        if epoch - best_epoch >= config.early_stop:
+            log.info("early stop: no better valid %s for %d epochs", metric, config.early_stop)
+            break
 
-    load_checkpoint(model, run_dir / CHECKPOINT_FILE)
-    test_x, test_y = split_tensors(task.splits["test"], device)
-    test_logits = predict_logits(model, test_x, vectors, precision=precision)
+    run.load_checkpoint(model)
+    test_x, test_y = session.tensors("test", trained_only=False)
+    test_logits = predict_logits(model, test_x, session.vectors, precision=precision)
     test = score(test_logits, test_y, task.emotions, task.unseen, config.threshold, "test")
-    write_json(run_dir / RESULTS_FILE, {"best_epoch": best_epoch, f"best_valid_{metric}": best,
-                                        "epochs_run": epoch, "seconds": round(time.time() - started, 2),
-                                        "test": test.to_dict()})
-    return run_dir
-
-
-def config_from_options(config_file: str | None = None, *, zsl: str | None = None, fsl: str | None = None,
-                        **overrides) -> RunConfig:
-    """`emozsl train`'s config: a config file (optional) with command-line values on top; None means unset."""
-    values = read_json(Path(config_file)) if config_file else {}
-    # Unset means None, an empty dict (no --option) or an absent flag; 0 is a real value.
-    values.update({k: v for k, v in overrides.items() if v is not None and v is not False and v != {}})
-    protocol, target = protocol_from_options(zsl, fsl)
-    if protocol != "supervised":
-        if values.get("split"):
-            raise EmozslError("--split already fixes the protocol: drop --zsl/--fsl")
-        values["protocol"], values["target"] = protocol, target
-    if values.get("split"):
-        manifest = load_manifest(values["split"])
-        values["protocol"], values["target"] = manifest["protocol"], manifest["target"]
-    return RunConfig.from_dict(values, config_file or "options")
+    return run.finish(RunResults(best_epoch, metric, best, epoch, round(time.time() - started, 2), test))

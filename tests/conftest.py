@@ -39,7 +39,7 @@ def write_mosei(folder: Path, seed: int = 0, steps: int = 20) -> Path:
     return folder
 
 
-def mult_split(rng, n: int, steps=(20, 20, 20), with_id=True) -> dict:
+def mult_split(rng, n: int, steps=(20, 20, 20), with_id=True, split: str = "train") -> dict:
     classes = rng.integers(0, 4, n)
     present = np.eye(4)[classes]
     part = {"text": rng.normal(size=(n, steps[0], 300)).astype(np.float32),
@@ -47,13 +47,13 @@ def mult_split(rng, n: int, steps=(20, 20, 20), with_id=True) -> dict:
             "vision": rng.normal(size=(n, steps[2], 35)).astype(np.float32),
             "labels": np.stack([1 - present, present], -1).astype(np.float32)}
     if with_id:
-        part["id"] = np.array([[f"Ses01F_{i}".encode(), b"x"] for i in range(n)], dtype=object)
+        part["id"] = np.array([[f"Ses01F_{split}_{i}".encode(), b"x"] for i in range(n)], dtype=object)
     return part
 
 
 def write_mult(path: Path, seed: int = 0, steps=(20, 20, 20)) -> Path:
     rng = np.random.default_rng(seed)
-    data = {split: mult_split(rng, n, steps) for split, n in {"train": 30, "valid": 10, "test": 12}.items()}
+    data = {split: mult_split(rng, n, steps, split=split) for split, n in {"train": 30, "valid": 10, "test": 12}.items()}
     with open(path, "wb") as f:
         pickle.dump(data, f)
     return path

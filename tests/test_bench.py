@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from emozsl.cli import main
 from emozsl.errors import EmozslError
-from emozsl.runs import RunConfig
+from emozsl.config import RunConfig
 from emozsl.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def test_dataloader_comparison_script_reports_a_ratio(synth_mosei_dir):
 
 
 def test_bf16_without_cuda_is_refused_before_training(synth_mosei_dir, tmp_path):
-    with pytest.raises(EmozslError, match="--precision bf16 needs a CUDA device"):
+    with pytest.raises(EmozslError, match="precision=bf16: needs a CUDA device"):
         train(RunConfig(data=str(synth_mosei_dir), precision="bf16", device="cpu", runs_dir=str(tmp_path)))
-    with pytest.raises(EmozslError, match="precision 'fp16'"):
+    with pytest.raises(EmozslError, match="precision=fp16: choose one of fp32, bf16"):
         RunConfig(precision="fp16")

@@ -92,5 +92,5 @@ def test_generated_cherma_labels_disagree_at_the_asked_rate_and_lengths_vary(tmp
         assert 0.25 < differs < 0.35
     real_steps = (np.abs(train.features["audio"]).max(-1) > 0).sum(1)
     assert real_steps.min() < real_steps.max() == train.features["audio"].shape[1]
-    with pytest.raises(EmozslError, match="--disagreement 1.5"):
+    with pytest.raises(EmozslError, match="disagreement=1.5: must be within"):
         write_synth("cherma", tmp_path / "t", disagreement=1.5)

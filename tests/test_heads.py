@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from emozsl.errors import EmozslError
-from emozsl.models import build_model
-from emozsl.models.head import EMOTION_MAPS, SIMILARITIES
+from emozsl.models.build import build_model
+from emozsl.models import EMOTION_MAPS, SIMILARITIES
 from emozsl.models.summary import REFERENCE_DIMS, parameter_count
 from tests.test_models import ALIGNED, DIMS, WORD_DIM, batch, emotions
 
@@ -45,15 +45,15 @@ def test_linear_head_scores_trained_emotions_in_any_order_and_refuses_others():
     with torch.no_grad():
         logits = model(x, trained)
         assert torch.allclose(model(x, trained[[2, 0]]), logits[:, [2, 0]])
-        with pytest.raises(EmozslError, match="--head linear cannot score emotion.*position \\[4\\]"):
+        with pytest.raises(EmozslError, match="head=linear cannot score emotion.*position \\[4\\]"):
             model(x, torch.cat([trained, emotions(5)[:1]]))
-    with pytest.raises(EmozslError, match="--head linear needs"):
+    with pytest.raises(EmozslError, match="head=linear needs the trained emotions' vectors"):
         build_model("eea", DIMS, WORD_DIM, head={"head": "linear"})
 
 
 @pytest.mark.parametrize("option, value", [("head", "mlp"), ("similarity", "l1"), ("emotion_map", "deep")])
 def test_unknown_head_choices_are_errors(option, value):
-    with pytest.raises(EmozslError, match=f"'{value}': choose one of"):
+    with pytest.raises(EmozslError, match=f"{option}={value}: choose one of"):
         build_model("eea", DIMS, WORD_DIM, head={option: value})
 
 
@@ -80,5 +80,5 @@ def test_lmr_cbt_stays_near_its_041m_parameters():
 def test_mult_presets():
     iemocap = build_model("mult", DIMS, WORD_DIM, {"preset": "iemocap"})
     assert iemocap.backbone.cross["text_from_audio"].layers[0].attention.num_heads == 10
-    with pytest.raises(EmozslError, match="mult preset 'x'"):
+    with pytest.raises(EmozslError, match="model_options.preset=x: choose one of iemocap, mosei"):
         build_model("mult", DIMS, WORD_DIM, {"preset": "x"})

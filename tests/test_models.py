@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from emozsl.errors import EmozslError
-from emozsl.models import REGISTRY, build_model, resolve_options
+from emozsl.models import REGISTRY, resolve_options
+from emozsl.models.build import build_model
 from emozsl.models.summary import models_table
-from emozsl.runs import load_checkpoint, save_checkpoint
+from emozsl.runs import load_state, save_state
 
 DIMS = {"text": 12, "audio": 7, "visual": 5}
 WORD_DIM = 8
@@ -95,9 +96,9 @@ def test_samples_are_independent_of_their_batch(name):
 
 def test_checkpoint_round_trip_gives_identical_outputs(name, tmp_path):
     model = model_for(name).eval()
-    save_checkpoint(model, tmp_path / "c.pt")
+    save_state(model, tmp_path / "c.pt")
     fresh = model_for(name, seed=1).eval()
-    load_checkpoint(fresh, tmp_path / "c.pt")
+    load_state(fresh, tmp_path / "c.pt")
     x, vectors = batch(shapes(name)), emotions(3)
     with torch.no_grad():
         assert torch.equal(model(x, vectors), fresh(x, vectors))
@@ -111,12 +112,18 @@ def test_models_table_lists_every_backbone_with_parameters():
 
 
 def test_unknown_or_mistyped_options_are_errors():
-    with pytest.raises(EmozslError, match="unknown option"):
+    with pytest.raises(EmozslError, match=r"model_options.hiden=3: not an option of eea \(options: audio_hidden"):
         resolve_options("eea", {"hiden": 3})
-    with pytest.raises(EmozslError, match="audio_hidden='big' is not a int"):
+    with pytest.raises(EmozslError, match="model_options.audio_hidden=big: is not an integer"):
         resolve_options("eea", {"audio_hidden": "big"})
+    with pytest.raises(EmozslError, match="model_options.layers=0: must be at least 1"):
+        resolve_options("eea", {"layers": "0"})
+    with pytest.raises(EmozslError, match=r"model_options.dropout=1.5: must be within \[0, 1\)"):
+        resolve_options("eea", {"dropout": 1.5})
+    with pytest.raises(EmozslError, match="model_options.layers=2.5: is not an integer"):
+        resolve_options("eea", {"layers": 2.5})
     assert resolve_options("eea", {"audio_hidden": "32"})["audio_hidden"] == 32
-    with pytest.raises(EmozslError, match="model 'nope'"):
+    with pytest.raises(EmozslError, match="model=nope: choose one of eea"):
         build_model("nope", DIMS, WORD_DIM)
 
 
@@ -128,5 +135,5 @@ def test_eea_poolings_differ_and_text_lives_in_word_space():
     with torch.no_grad():
         assert not torch.allclose(final(x, vectors), last(x, vectors))
     assert isinstance(final.head.maps["text"], torch.nn.Identity)
-    with pytest.raises(EmozslError, match="pooling 'mean'"):
+    with pytest.raises(EmozslError, match="model_options.pooling=mean: choose one of final-states"):
         build_model("eea", DIMS, WORD_DIM, {"pooling": "mean"})

@@ -36,7 +36,7 @@ def test_modalities_may_have_their_own_lengths(tmp_path):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda f: (f / "ey_valid.h5").unlink(), "ey_valid.h5: missing file"),
-    (lambda f: write_h5(f / "audio_train.h5", np.zeros((40, 20, 74)), key="data"), "no key 'd1'"),
+    (lambda f: write_h5(f / "audio_train.h5", np.zeros((40, 20, 74)), key="data"), "no array 'd1'"),
     (lambda f: write_h5(f / "video_test.h5", np.zeros((16, 35))), "video_test.h5:d1: expected rank 3"),
     (lambda f: write_h5(f / "text_train_emb.h5", np.zeros((39, 20, 300))), "sample counts differ"),
     (lambda f: write_h5(f / "ey_train.h5", np.zeros((40, 7))), "ey_train.h5:d1: expected last dimension 6"),
@@ -60,7 +60,7 @@ def test_mult_pickle_needs_trust_and_reads_labels_and_ids(tmp_path):
     for split, part in data.splits.items():
         assert (part.labels == raw[split]["labels"][..., 1]).all()
         assert part.labels.sum(1).tolist() == [1.0] * len(part)
-        assert part.ids[0] == "Ses01F_0_x"
+        assert part.ids[0] == f"Ses01F_{split}_0_x"
         assert part.features["visual"].shape[-1] == 35
 
 

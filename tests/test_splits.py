@@ -129,9 +129,9 @@ def test_bad_manifest_files(tmp_path, mosei):
     (tmp_path / "other.json").write_text('{"format": "something-else"}')
     with pytest.raises(EmozslError, match="not an emozsl split manifest"):
         load_manifest(tmp_path / "other.json")
-    with pytest.raises(EmozslError, match="protocol 'zsx'"):
+    with pytest.raises(EmozslError, match="protocol=zsx: choose one of"):
         make_split(mosei, "zsx", 1)
-    with pytest.raises(EmozslError, match="--shots 0"):
+    with pytest.raises(EmozslError, match="shots=0: must be at least 1"):
         make_split(mosei, "fsl", 1, shots=0)
 
 

@@ -53,11 +53,20 @@ def test_grid_expands_into_named_trials_with_backbone_overrides(tmp_path, synth_
 
 @pytest.mark.parametrize("text, message", [
     ('colour = "red"', "unknown key\\(s\\) colour"),
-    ('executor = "slurm"', "executor 'slurm'"),
+    ('executor = "slurm"\n[grid]\nseed = [0]', "executor=slurm: choose one of local"),
+    ('workers = 0\n[grid]\nseed = [0]', "workers=0: must be an integer of at least 1"),
+    ('name = "t"', "\\[grid\\] is missing or empty"),
+    ('[grid]', "\\[grid\\] is missing or empty"),
+    ('[grid]\ntarget = [".."]', "grid values .*'\\.\\.'.*trial name=\\.\\.: must name one folder"),
+    ('[grid]\ntarget = [".partial"]', "trial name=.partial: must name one folder"),
+    ('[grid]\nruns_dir = ["elsewhere"]', "grid.runs_dir: set by the sweep"),
+    ('name = "../up"\n[grid]\nseed = [0]', "name=../up: must name one folder"),
+    ('[base]\ntrust_pickle = true\n[grid]\nseed = [0]', "trust_pickle=True: pickle trust comes only from the command line"),
+    ('[grid]\nlr = [inf]', "trial lr-inf: lr=inf: must be a finite number"),
     ('[grid]\nseed = []', "grid.seed must be a non-empty list"),
     ('[grid]\nepochz = [1]', "unknown field\\(s\\) epochz"),
     ('[grid\n', "not valid TOML"),
-    ('[base]\nmodel_options = { hiden = 3 }', "bad.toml trial .*unknown option\\(s\\) hiden"),
+    ('[base]\nmodel_options = { hiden = 3 }\n[grid]\nseed = [0]', "bad.toml trial seed0: model_options.hiden=3: not an option"),
 ])
 def test_bad_sweep_files_are_named_errors(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -86,10 +95,11 @@ def test_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path, synth_mo
     assert all((p / "results.json").exists() for p in folder.iterdir() if p.is_dir() and p.name != ".partial")
 
     _, counts = run_sweep(path)
-    assert counts == {"trials": 3, "skipped": len(finished), "done": 3 - len(finished)}
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*ids, "sweep.json"])
+    assert counts == {"trials": 3, "skipped": len(finished), "done": 3 - len(finished), "busy": 0}
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*ids, "sweep.json", ".partial"])
+    assert not any((folder / ".partial").iterdir())  # the killed trial's partial files are gone
     assert {i: os.stat(folder / i / "results.json").st_mtime_ns for i in finished} == stamps  # not retrained
-    assert run_sweep(path)[1] == {"trials": 3, "skipped": 3, "done": 0}
+    assert run_sweep(path)[1] == {"trials": 3, "skipped": 3, "done": 0, "busy": 0}
 
 
 def test_process_executor_runs_trials_in_workers(tmp_path, synth_mosei_dir):
@@ -116,7 +126,8 @@ def swept(tmp_path_factory, synth_mosei_dir):
 
 
 def test_report_tables_are_mean_and_std_over_seeds(swept):
-    rows = collect(swept)
+    rows, repeats = collect(swept)
+    assert repeats == []
     assert len(rows) == 8 * (6 + 3) * 5  # runs x (emotions + 3 groups) x metrics
     table = grouped_tables(rows)["zsl"]
     assert table["systems"] == ["eea", "lf_lstm"] and table["targets"] == ["anger", "fear"] and table["seeds"] == [0, 1]

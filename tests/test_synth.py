@@ -58,7 +58,7 @@ def test_synth_iemocap_writes_mult_and_nine_class_files(tmp_path):
 
 
 def test_synth_rejects_unknown_choices(tmp_path):
-    with pytest.raises(EmozslError, match="--size huge"):
+    with pytest.raises(EmozslError, match="size=huge: choose one of small, full"):
         write_synth("mosei", tmp_path, size="huge")
-    with pytest.raises(EmozslError, match="--format sims"):
+    with pytest.raises(EmozslError, match="format=sims: choose one of mosei"):
         write_synth("sims", tmp_path)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from emozsl.cli import main
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run
-from emozsl.runs import RunConfig
+from emozsl.config import RunConfig
 from emozsl.train import train
 
 FAST = {"audio_hidden": 24, "visual_hidden": 12, "layers": 1}
@@ -67,7 +67,7 @@ def test_eval_emotion_subset_and_unknown_emotion(zsl_run):
     assert result.emotions == ["sad", "anger"] and result.unseen == ["anger"]
     full = {r["emotion"]: r["auc"] for r in evaluate_run(zsl_run, device="cpu").rows()}
     assert result.rows()[0]["auc"] == pytest.approx(full["sad"])
-    with pytest.raises(EmozslError, match="joy not labelled"):
+    with pytest.raises(EmozslError, match="emotions=joy: not labelled"):
         evaluate_run(zsl_run, emotions=["joy"], device="cpu")
 
 
@@ -130,12 +130,12 @@ def test_text_and_audio_only(synth_mosei_dir, tmp_path):
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert not any("visual" in key for key in state) and any("audio" in key for key in state)
     assert evaluate_run(run_dir, device="cpu").emotions[2] == "fear"
-    with pytest.raises(EmozslError, match="choose among text, audio, visual"):
+    with pytest.raises(EmozslError, match="modalities=video: choose one of text, audio, visual"):
         train(RunConfig(data=str(synth_mosei_dir), modalities=["video"], runs_dir=str(tmp_path)))
 
 
 def test_config_values_are_validated():
-    with pytest.raises(EmozslError, match="epochs=0: must be positive"):
+    with pytest.raises(EmozslError, match="epochs=0: must be at least 1"):
         RunConfig(epochs=0)
     with pytest.raises(EmozslError, match="threshold=1.5"):
         RunConfig(threshold=1.5)
@@ -144,7 +144,7 @@ def test_config_values_are_validated():
 
 
 def test_command_line_zero_overrides_the_config_file(synth_mosei_dir, tmp_path):
-    from emozsl.train import config_from_options, train
+    from emozsl.config import config_from_options
 
     (tmp_path / "c.json").write_text(json.dumps({"data": str(synth_mosei_dir), "seed": 3, "epochs": 1,
                                                  "model_options": FAST, "runs_dir": str(tmp_path)}))

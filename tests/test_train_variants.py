@@ -12,7 +12,7 @@ from emozsl.data import load_dataset
 from emozsl.data.synth import write_synth
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run
-from emozsl.runs import RunConfig
+from emozsl.config import RunConfig
 from emozsl.splits import fold_dataset
 from emozsl.train import train
 
@@ -20,7 +20,7 @@ TINY_LF = {"hidden": 8, "layers": 1}
 
 
 def test_linear_head_refuses_zero_shot_before_training(synth_mosei_dir, tmp_path):
-    with pytest.raises(EmozslError, match="--head linear cannot score the unseen emotion.*anger"):
+    with pytest.raises(EmozslError, match="head=linear: cannot score the unseen emotion.*anger"):
         train(RunConfig(model="lf_lstm", model_options=TINY_LF, head="linear", data=str(synth_mosei_dir),
                         protocol="zsl", target="anger", runs_dir=str(tmp_path)))
     assert not any(tmp_path.iterdir())  # no half-made run folder
@@ -32,7 +32,7 @@ def test_linear_head_trains_supervised_and_reloads_for_eval(synth_mosei_dir, tmp
     stored = json.loads((run / "results.json").read_text())["test"]["per_emotion"]
     again = evaluate_run(run, device="cpu").rows()
     assert [r["auc"] for r in again] == pytest.approx([r["auc"] for r in stored])
-    with pytest.raises(EmozslError, match="--emotions: joy not labelled"):
+    with pytest.raises(EmozslError, match="emotions=joy: not labelled"):
         evaluate_run(run, emotions=["joy"], device="cpu")
 
 
@@ -95,9 +95,9 @@ def test_aggregating_runs_of_different_emotions_is_an_error():
 
 @pytest.mark.parametrize("values, message", [
     ({"folds": 2, "fold": 0}, "folds=2: need at least 3"),
-    ({"folds": 3}, "give both or neither"),
+    ({"folds": 3}, "give folds and fold together, or neither"),
     ({"folds": 3, "fold": 3}, "fold=3: must be within 0..2"),
-    ({"folds": 3, "fold": 0, "split": "s.json"}, "drop --split"),
+    ({"folds": 3, "fold": 0, "split": "s.json"}, "split=s.json: cross-validation makes its own splits"),
 ])
 def test_bad_fold_settings_are_errors(values, message):
     with pytest.raises(EmozslError, match=message):

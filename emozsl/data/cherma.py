@@ -21,6 +21,7 @@ import numpy as np
 
 from emozsl.data.dataset import MultimodalDataset, SplitData, check_array
 from emozsl.errors import EmozslError
+from emozsl.fileio import read_json, replacing, write_text
 
 CHERMA_EMOTIONS = ["anger", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 CHERMA_CHINESE = ["愤怒", "厌恶", "恐惧", "高兴", "平静", "悲伤", "惊奇"]
@@ -47,13 +48,13 @@ def _label_index(value, where: str) -> int:
 
 
 def _read_examples(file: Path) -> list[dict]:
-    try:
-        examples = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise EmozslError(f"{file}: not valid JSON ({exc})") from None
-    if not isinstance(examples, list):
-        raise EmozslError(f"{file}: expected a list of utterances, found {type(examples).__name__}")
+    examples = read_json(file, "CHERMA label file")
+    if not isinstance(examples, list) or not examples:
+        raise EmozslError(f"{file}: expected a non-empty list of utterances, found "
+                          f"{'an empty list' if examples == [] else type(examples).__name__}")
     for i, example in enumerate(examples):
+        if not isinstance(example, dict):
+            raise EmozslError(f"{file}[{i}]: expected an object of fields, found {type(example).__name__}")
         missing = [k for k in ("audio_file", MULTIMODAL_FIELD, *LABEL_FIELDS.values()) if k not in example]
         if missing:
             raise EmozslError(f"{file}[{i}]: missing field(s) {', '.join(missing)}")
@@ -79,9 +80,7 @@ def _read_split(folder: Path, split: str, file: Path, examples: list[dict], repl
         sequences = []
         for name in names:
             path = folder / pattern.format(split=split, name=name)
-            if not path.exists():
-                raise EmozslError(f"{path}: missing feature file")
-            array = np.load(path, allow_pickle=False)
+            array = _load_npy(path)
             array, count = check_array(array[None] if array.ndim == 1 else array, str(path), 2,
                                        allow_neg_inf=modality == "audio")
             replaced[f"{split}/{modality}"] = replaced.get(f"{split}/{modality}", 0) + count
@@ -91,6 +90,15 @@ def _read_split(folder: Path, split: str, file: Path, examples: list[dict], repl
             sequences.append(array)
         features[modality] = _pad(sequences)
     return SplitData(features, labels, np.array(names), modality_labels)
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise EmozslError(f"{path}: missing feature file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:  # truncated, not .npy, or an object array
+        raise EmozslError(f"{path}: not a readable .npy array ({exc})") from None
 
 
 def read_cherma_folder(folder: Path) -> MultimodalDataset:
@@ -125,11 +133,11 @@ def write_cherma_folder(dataset: MultimodalDataset, folder: str | Path, lengths:
         label_of = {m: data.modality_labels.get(m, data.labels).argmax(1) for m in LABEL_FIELDS}
         for i, name in enumerate(data.ids):
             for modality, pattern in FEATURE_FILES.items():
-                path = folder / pattern.format(split=split, name=name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                np.save(path, data.features[modality][i, :lengths[split][modality][i]])
+                with replacing(folder / pattern.format(split=split, name=name), durable=False) as tmp, \
+                        open(tmp, "wb") as f:
+                    np.save(f, data.features[modality][i, :lengths[split][modality][i]])
             examples.append({"audio_file": f"{name}.wav", "video_file": f"{name}.mp4",
                              **{key: dataset.emotions[label_of[m][i]] for m, key in LABEL_FIELDS.items()},
                              MULTIMODAL_FIELD: dataset.emotions[data.labels[i].argmax()]})
-        (folder / f"{split}.json").write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text(folder / f"{split}.json", json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
     return folder

@@ -55,6 +55,33 @@ class MultimodalDataset:
     source: str = ""
     neg_inf_replaced: dict[str, int] = field(default_factory=dict)  # "split/modality" -> count
 
+    def __post_init__(self):
+        """Every reader's output obeys one shape contract, checked once here: the three splits, the
+        same modalities with the same feature sizes in each, and one row per sample everywhere."""
+        where = self.source or self.name
+        missing = [s for s in SPLITS if s not in self.splits]
+        if missing:
+            raise EmozslError(f"{where}: no {', '.join(missing)} split")
+        first = self.splits[SPLITS[0]]
+        if not first.features:
+            raise EmozslError(f"{where}: no modality in the {SPLITS[0]} split")
+        for split in SPLITS:
+            data = self.splits[split]
+            if list(data.features) != list(first.features):
+                raise EmozslError(f"{where}: the {split} split holds modalities {', '.join(data.features)}, "
+                                  f"the {SPLITS[0]} split {', '.join(first.features)}")
+            for modality, array in data.features.items():
+                size, expected = array.shape[-1], first.features[modality].shape[-1]
+                if size != expected:
+                    raise EmozslError(f"{where}: {modality} has {size} features per step in the {split} split "
+                                      f"but {expected} in the {SPLITS[0]} split")
+            for name, labels in {"labels": data.labels, **{f"{m} labels": a for m, a in data.modality_labels.items()}}.items():
+                if labels.ndim != 2 or labels.shape[1] != len(self.emotions):
+                    raise EmozslError(f"{where}: {split} {name} have shape {labels.shape}, expected "
+                                      f"(N, {len(self.emotions)}) for emotions {', '.join(self.emotions)}")
+            check_same_n({**data.features, "labels": data.labels, "ids": data.ids,
+                          **{f"{m} labels": a for m, a in data.modality_labels.items()}}, f"{where} ({split} split)")
+
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(next(iter(self.splits.values())).features)
@@ -100,10 +127,14 @@ class MultimodalDataset:
         return out
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
                 allow_neg_inf: bool = False) -> tuple[np.ndarray, int]:
     """Validate one array read from `where` (file and field); return it as float32 with -inf
-    replaced by 0 when allowed (COVAREP audio), and the number replaced."""
+    replaced by 0 when allowed (COVAREP audio), and the number replaced. Values are checked before
+    the cast, so a number beyond float32's range is an error, never a silent infinity."""
     array = np.asarray(array)
     if array.dtype.kind not in "fiub":
         raise EmozslError(f"{where}: expected a numeric array, found dtype {array.dtype}")
@@ -111,18 +142,19 @@ def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
         raise EmozslError(f"{where}: expected rank {rank}, found shape {array.shape}")
     if last_dim is not None and array.shape[-1] != last_dim:
         raise EmozslError(f"{where}: expected last dimension {last_dim}, found shape {array.shape}")
-    array = np.asarray(array, dtype=np.float32)
-    replaced = 0
-    if not np.isfinite(array).all():
+    neg_inf = None
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
         if np.isnan(array).any():
             raise EmozslError(f"{where}: holds {int(np.isnan(array).sum())} NaN values")
         neg_inf = np.isneginf(array)
-        if allow_neg_inf and not np.isposinf(array).any():
-            replaced = int(neg_inf.sum())
-            array = np.where(neg_inf, np.float32(0), array)
-        else:
+        if np.isposinf(array).any() or not allow_neg_inf:
             raise EmozslError(f"{where}: holds infinite values")
-    return array, replaced
+        array = np.where(neg_inf, 0, array)
+    if array.dtype.kind == "f" and array.dtype.itemsize > 4 and array.size:
+        largest = max(abs(float(array.max())), abs(float(array.min())))
+        if largest > FLOAT32_MAX:
+            raise EmozslError(f"{where}: holds values outside float32's range (largest magnitude {largest:.3g})")
+    return np.asarray(array, dtype=np.float32), 0 if neg_inf is None else int(neg_inf.sum())
 
 
 def check_same_n(arrays: dict[str, np.ndarray], where: str) -> None:

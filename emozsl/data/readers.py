@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -27,6 +28,7 @@ from emozsl.data.dataset import (
     check_same_n,
 )
 from emozsl.errors import EmozslError
+from emozsl.fileio import replacing
 
 MOSEI_EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 IEMOCAP4_EMOTIONS = ["neutral", "happy", "sad", "angry"]
@@ -39,6 +41,7 @@ MOSEI_FILES = {"text": "text_{}_emb.h5", "audio": "audio_{}.h5", "visual": "vide
 MULT_KEYS = {"text": "text", "audio": "audio", "visual": "vision"}
 IEMOCAP9_FILES = {"text": "text_{}.p", "audio": "covarep_{}.p", "visual": "facet_{}.p", "labels": "y_{}.p"}
 SAFE_FORMAT_VERSION = 1
+SAFE_ATTRIBUTES = ("emozsl_format", "name", "emotions", "source", "neg_inf_replaced")
 
 DEFAULT_DATA = "data/synth-mosei"
 
@@ -74,13 +77,27 @@ def load_dataset(path: str | Path, trust_pickle: bool = False) -> MultimodalData
     raise EmozslError(f"{path}: unknown format (expected a folder, .pkl or .h5 file)")
 
 
-def _read_h5_d1(file: Path) -> np.ndarray:
+@contextlib.contextmanager
+def _open_h5(file: Path):
+    """An HDF5 file for reading; a missing, truncated or corrupt one is a one-line error."""
     if not file.exists():
         raise EmozslError(f"{file}: missing file")
-    with h5py.File(file, "r") as h5:
-        if "d1" not in h5:
-            raise EmozslError(f"{file}: no key 'd1' (keys: {sorted(h5.keys())})")
-        return h5["d1"][()]
+    try:
+        with h5py.File(file, "r") as h5:
+            yield h5
+    except OSError as exc:  # h5py reports unreadable files and failed reads as OSError
+        raise EmozslError(f"{file}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+
+
+def _h5_array(h5, key: str, where: str) -> np.ndarray:
+    if key not in h5 or not isinstance(h5[key], h5py.Dataset):
+        raise EmozslError(f"{where}: no array '{key}' (keys: {sorted(h5.keys())})")
+    return h5[key][()]
+
+
+def _read_h5_d1(file: Path) -> np.ndarray:
+    with _open_h5(file) as h5:
+        return _h5_array(h5, "d1", str(file))
 
 
 def read_mosei_folder(folder: Path) -> MultimodalDataset:
@@ -97,7 +114,6 @@ def read_mosei_folder(folder: Path) -> MultimodalDataset:
                                                         allow_neg_inf=field_name == "audio")
                 if count:
                     replaced[f"{split}/{field_name}"] = count
-        check_same_n(arrays, f"{folder} ({split} split)")
         labels = arrays.pop("labels")
         ids = np.array([f"{split}/{i}" for i in range(len(labels))])
         splits[split] = SplitData(arrays, labels, ids)
@@ -156,7 +172,6 @@ def read_mult_pickle(file: Path, trust_pickle: bool) -> MultimodalDataset:
         if labels.shape[1:] != (len(IEMOCAP4_EMOTIONS), 2):
             raise EmozslError(f"{file}:{split}/labels: expected shape (N, 4, 2), found {labels.shape}")
         arrays["labels"] = (labels[..., 1] == 1).astype(np.float32)  # [..., 1] == 1 means present
-        check_same_n(arrays, f"{file} ({split} split)")
         labels = arrays.pop("labels")
         if "id" in part:
             ids = _ids_as_strings(part["id"], len(labels), f"{file}:{split}/id")
@@ -182,7 +197,6 @@ def read_iemocap9_folder(folder: Path, trust_pickle: bool) -> MultimodalDataset:
             arrays[field_name] = array[:, :-1]  # drop the last step to match the 20-step pickles
             if count:
                 replaced[f"{split}/{field_name}"] = count
-        check_same_n(arrays, f"{folder} ({split} split)")
         labels = arrays.pop("labels")[:, 1:-1]  # drop 'other' and 'unknown'
         ids = np.array([f"{split}/{i}" for i in range(len(labels))])
         splits[split] = SplitData(arrays, labels, ids)
@@ -192,9 +206,7 @@ def read_iemocap9_folder(folder: Path, trust_pickle: bool) -> MultimodalDataset:
 def write_safe_h5(dataset: MultimodalDataset, file: str | Path) -> Path:
     """Write a copy that loads without unpickling (the target of `data convert`)."""
     file = Path(file)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(file.name + ".tmp")
-    with h5py.File(tmp, "w") as h5:
+    with replacing(file) as tmp, h5py.File(tmp, "w") as h5:
         h5.attrs["emozsl_format"] = SAFE_FORMAT_VERSION
         h5.attrs["name"] = dataset.name
         h5.attrs["emotions"] = json.dumps(dataset.emotions)
@@ -208,28 +220,33 @@ def write_safe_h5(dataset: MultimodalDataset, file: str | Path) -> Path:
             for modality, array in data.modality_labels.items():
                 group.create_dataset(f"labels_{modality}", data=array)
             group.create_dataset("ids", data=data.ids.astype(object), dtype=h5py.string_dtype())
-    tmp.replace(file)
     return file
 
 
 def read_safe_h5(file: Path) -> MultimodalDataset:
-    with h5py.File(file, "r") as h5:
-        if "emozsl_format" not in h5.attrs:
+    with _open_h5(file) as h5:
+        missing = [a for a in SAFE_ATTRIBUTES if a not in h5.attrs]
+        if "emozsl_format" in missing:
             raise EmozslError(f"{file}: not an emozsl data file (no 'emozsl_format' attribute); "
                               "a MOSEI .h5 belongs in its folder, pass the folder")
+        if missing:
+            raise EmozslError(f"{file}: no attribute(s) {', '.join(missing)}")
+        if h5.attrs["emozsl_format"] != SAFE_FORMAT_VERSION:
+            raise EmozslError(f"{file}: emozsl data format {h5.attrs['emozsl_format']}, this emozsl reads "
+                              f"format {SAFE_FORMAT_VERSION} (convert the source again with `emozsl data convert`)")
         emotions = json.loads(h5.attrs["emotions"])
         splits = {}
         for split in SPLITS:
             if split not in h5:
                 raise EmozslError(f"{file}: no group '{split}'")
-            group = h5[split]
+            group, where = h5[split], f"{file}:{split}"
             features = {}
             for modality in (m for m in MODALITIES if m in group):
-                features[modality], _ = check_array(group[modality][()], f"{file}:{split}/{modality}", 3)
-            labels, _ = check_array(group["labels"][()], f"{file}:{split}/labels", 2, len(emotions))
-            modality_labels = {m: check_array(group[f"labels_{m}"][()], f"{file}:{split}/labels_{m}", 2,
+                features[modality], _ = check_array(group[modality][()], f"{where}/{modality}", 3)
+            labels, _ = check_array(_h5_array(group, "labels", where), f"{where}/labels", 2, len(emotions))
+            modality_labels = {m: check_array(group[f"labels_{m}"][()], f"{where}/labels_{m}", 2,
                                               len(emotions))[0] for m in features if f"labels_{m}" in group}
-            ids = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in group["ids"][()]])
+            ids = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in _h5_array(group, "ids", where)])
             check_same_n({**features, "labels": labels, "ids": ids, **modality_labels}, f"{file} ({split} split)")
             splits[split] = SplitData(features, labels, ids, modality_labels)
         return MultimodalDataset(str(h5.attrs["name"]), emotions, splits, str(h5.attrs["source"]),

@@ -18,15 +18,15 @@ from emozsl.data.readers import (
     MULT_KEYS,
 )
 from emozsl.errors import EmozslError
+from emozsl.fileio import replacing
 
 
 def write_mosei_folder(dataset: MultimodalDataset, folder: str | Path) -> Path:
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     for split, data in dataset.splits.items():
         for field_name, pattern in MOSEI_FILES.items():
             array = data.labels if field_name == "labels" else data.features[field_name]
-            with h5py.File(folder / pattern.format(split), "w") as h5:
+            with replacing(folder / pattern.format(split)) as tmp, h5py.File(tmp, "w") as h5:
                 h5.create_dataset("d1", data=array)
     return folder
 
@@ -41,8 +41,7 @@ def write_mult_pickle(dataset: MultimodalDataset, file: str | Path) -> Path:
         part["id"] = data.ids.astype(object)
         out[split] = part
     file = Path(file)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with open(file, "wb") as f:
+    with replacing(file) as tmp, open(tmp, "wb") as f:
         pickle.dump(out, f, protocol=4)
     return file
 
@@ -50,7 +49,6 @@ def write_mult_pickle(dataset: MultimodalDataset, file: str | Path) -> Path:
 def write_iemocap9_folder(dataset: MultimodalDataset, folder: str | Path) -> Path:
     """The 9-class .p layout: 21 time steps (the reader drops the last) and 11 one-hot columns."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     for split, data in dataset.splits.items():
         arrays = {}
         for modality in ("text", "audio", "visual"):
@@ -63,6 +61,6 @@ def write_iemocap9_folder(dataset: MultimodalDataset, folder: str | Path) -> Pat
         labels[:, 1:-1] = data.labels > 0
         arrays["labels"] = labels
         for field_name, pattern in IEMOCAP9_FILES.items():
-            with open(folder / pattern.format(split), "wb") as f:
+            with replacing(folder / pattern.format(split)) as tmp, open(tmp, "wb") as f:
                 pickle.dump(arrays[field_name], f, protocol=2)  # protocol 2: what Python 2 wrote
     return folder

@@ -15,10 +15,7 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, check_choice
-
-HEADS = ("embedding", "linear")
-SIMILARITIES = ("dot", "cosine", "neg-sq-distance")
-EMOTION_MAPS = ("linear", "mlp")
+from emozsl.models.registry import EMOTION_MAPS, HEADS, SIMILARITIES
 
 
 def emotion_map(word_dim: int, dim: int, kind: str) -> nn.Module:
@@ -50,8 +47,8 @@ class EmotionEmbeddingHead(FusedHead):
     def __init__(self, space_dims: dict[str, int], word_dim: int, fused_spaces: tuple[str, ...],
                  similarity: str = "dot", map_kind: str = "linear"):
         super().__init__(fused_spaces)
-        self.similarity = check_choice("--similarity", similarity, SIMILARITIES)
-        check_choice("--emotion-map", map_kind, EMOTION_MAPS)
+        self.similarity = check_choice("similarity", similarity, SIMILARITIES)
+        check_choice("emotion_map", map_kind, EMOTION_MAPS)
         # Text keeps the word space itself when sizes match (the paper); other spaces get a map.
         self.maps = nn.ModuleDict({
             s: nn.Identity() if (s == "text" and d == word_dim) else emotion_map(word_dim, d, map_kind)
@@ -93,8 +90,8 @@ class LinearHead(FusedHead):
         same = (emotion_vectors[:, None, :] == self.trained_vectors[None, :, :]).all(-1)  # (K, K_trained)
         unknown = (~same.any(1)).nonzero().flatten().tolist()
         if unknown:
-            raise EmozslError(f"--head linear cannot score emotion(s) at position {unknown}: it was not trained "
-                              "on them and has no zero-shot route; train with --head embedding")
+            raise EmozslError(f"head=linear cannot score emotion(s) at position {unknown}: it was not trained "
+                              "on them and has no zero-shot route; train with head=embedding")
         return same.float().argmax(1)
 
     def space_logits(self, space: str, representation: torch.Tensor, emotion_vectors: torch.Tensor) -> torch.Tensor:
@@ -124,8 +121,8 @@ class EmotionModel(nn.Module):
 
 def build_head(kind: str, space_dims: dict[str, int], word_dim: int, fused_spaces: tuple[str, ...],
                similarity: str, map_kind: str, trained_vectors: torch.Tensor | None) -> nn.Module:
-    if check_choice("--head", kind, HEADS) == "embedding":
+    if check_choice("head", kind, HEADS) == "embedding":
         return EmotionEmbeddingHead(space_dims, word_dim, fused_spaces, similarity, map_kind)
     if trained_vectors is None:
-        raise EmozslError("--head linear needs the trained emotions' vectors")
+        raise EmozslError("head=linear needs the trained emotions' vectors")
     return LinearHead(space_dims, trained_vectors, fused_spaces)

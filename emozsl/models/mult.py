@@ -63,7 +63,7 @@ class CrossModalTransformer(nn.Module):
 class MulT(nn.Module):
     def __init__(self, input_dims: dict[str, int], word_dim: int, preset: str = "mosei", d: int = 40):
         super().__init__()
-        check_choice("mult preset", preset, PRESETS)
+        check_choice("preset", preset, PRESETS)
         if len(input_dims) < 2:
             raise EmozslError("mult: needs at least two modalities (it is built of cross-modal pairs)")
         config = PRESETS[preset]

@@ -1,30 +1,43 @@
-"""The single source of truth for backbones: CLI choices, configs and model tests come from here."""
+"""The single source of truth for backbones: CLI choices, configs, model tests and docs come from here.
+
+Importing this module (and `emozsl.models`) does not import torch: a backbone's class is imported
+when it is first built or its options are resolved, so `emozsl --help` and the commands that need no
+model start fast."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
-import torch
-from torch import nn
-
-from emozsl.errors import EmozslError
-from emozsl.models.head import EmotionModel, build_head
+from emozsl.errors import FieldError, check_choice
 
 # The emotion head every backbone gets (the paper's: word vectors, linear maps, dot product).
+HEADS = ("embedding", "linear")
+SIMILARITIES = ("dot", "cosine", "neg-sq-distance")
+EMOTION_MAPS = ("linear", "mlp")
 HEAD_DEFAULTS = {"head": "embedding", "similarity": "dot", "emotion_map": "linear"}
 
 
 @dataclass(frozen=True)
 class Backbone:
+    """`target` ("module:Class") names the factory: factory(input_dims, word_dim, **options) -> a
+    module mapping features to {space: (B, d)}, with `space_dims` (and optionally `fused_spaces`,
+    the spaces the prediction fuses, and `auxiliary_spaces`, spaces trained against their own
+    modality's labels). Its keyword defaults are the options: an int option is a size or a count
+    (at least 1), a float option a dropout rate (within [0, 1)), a str option a named choice the
+    factory checks."""
     name: str
-    # factory(input_dims, word_dim, **options) -> a module mapping features to {space: (B, d)}, with
-    # `space_dims` (and optionally `fused_spaces`, the spaces the prediction fuses, and
-    # `auxiliary_spaces`, spaces trained against their own modality's labels).
-    factory: Callable[..., nn.Module]
+    target: str
     paper: str
     unaligned: bool  # handles modalities of different lengths
+
+    @cached_property
+    def factory(self):
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
     def defaults(self) -> dict:
         params = list(inspect.signature(self.factory).parameters.values())[2:]
@@ -41,44 +54,50 @@ def register(backbone: Backbone) -> None:
 
 
 def get_backbone(name: str) -> Backbone:
-    if name not in REGISTRY:
-        raise EmozslError(f"model '{name}': unknown (choices: {', '.join(REGISTRY)})")
-    return REGISTRY[name]
+    return REGISTRY[check_choice("model", name, list(REGISTRY))]
 
 
 def resolve_options(name: str, options: dict | None) -> dict:
-    """Defaults merged with `options`; an unknown option name is an error, not ignored."""
+    """Defaults merged with `options`, each value given its default's type and checked; an unknown
+    option name is an error, not ignored."""
     defaults = get_backbone(name).defaults()
-    unknown = set(options or {}) - set(defaults)
-    if unknown:
-        raise EmozslError(f"model '{name}': unknown option(s) {', '.join(sorted(unknown))} "
-                          f"(options: {', '.join(defaults)})")
+    if not isinstance(options or {}, dict):
+        raise FieldError("model_options", options, "must be a table of option = value")
+    for key in sorted(set(options or {}) - set(defaults)):
+        raise FieldError(f"model_options.{key}", options[key],
+                         f"not an option of {name} (options: {', '.join(defaults)})")
     resolved = dict(defaults)
     for key, value in (options or {}).items():
-        resolved[key] = _coerce(name, key, value, defaults[key])
+        resolved[key] = _checked(key, _coerce(key, value, defaults[key]))
     return resolved
 
 
-def _coerce(model: str, key: str, value, default):
+KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _coerce(key: str, value, default):
     """Give a value (often a string from the command line) the type of the option's default."""
-    if default is None or isinstance(value, type(default)):
+    kind = type(default)
+    if default is None or (isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)):
         return value
-    try:
-        if isinstance(default, bool):
-            if str(value).lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return str(value).lower() in ("true", "1")
-        return type(default)(value)
-    except (TypeError, ValueError):
-        raise EmozslError(f"model '{model}': option {key}={value!r} is not a {type(default).__name__}") from None
+    text = str(value).strip().lower()
+    if kind is bool and text in ("true", "1", "false", "0"):
+        return text in ("true", "1")
+    if kind is int and isinstance(value, str) and text.lstrip("-").isdigit():
+        return int(text)
+    if kind is float and not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise FieldError(f"model_options.{key}", value, f"is not {KIND_NAMES.get(kind, kind.__name__)}")
 
 
-def build_model(name: str, input_dims: dict[str, int], word_dim: int, options: dict | None = None,
-                head: dict | None = None, trained_vectors: torch.Tensor | None = None) -> EmotionModel:
-    """The backbone `name` joined to an emotion head. `head` overrides HEAD_DEFAULTS; the linear
-    head needs `trained_vectors`, the (K, word_dim) vectors of the emotions it is trained on."""
-    backbone = get_backbone(name).factory(input_dims, word_dim, **resolve_options(name, options))
-    settings = {**HEAD_DEFAULTS, **(head or {})}
-    fused = tuple(getattr(backbone, "fused_spaces", backbone.space_dims))
-    return EmotionModel(backbone, build_head(settings["head"], backbone.space_dims, word_dim, fused,
-                                             settings["similarity"], settings["emotion_map"], trained_vectors))
+def _checked(key: str, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, int) and value < 1:
+        raise FieldError(f"model_options.{key}", value, "must be at least 1 (a size or a count)")
+    if isinstance(value, float) and not (math.isfinite(value) and 0 <= value < 1):
+        raise FieldError(f"model_options.{key}", value, "must be within [0, 1) (a dropout rate)")
+    return value

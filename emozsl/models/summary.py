@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from emozsl.models.registry import REGISTRY, build_model
+from emozsl.models.build import build_model
+from emozsl.models.registry import REGISTRY
 
 # Default sizes for counting: the MOSEI feature dims and 300-d word vectors of the paper.
 REFERENCE_DIMS = {"text": 300, "audio": 74, "visual": 35}

@@ -1,0 +1,161 @@
+"""The one builder of a training session from a RunConfig, shared by training, evaluation and the
+benchmark: the task (data and split), the device and precision, the emotion vectors, the model, and
+from the config alone the loss, the targets of every output, the optimizer and the scheduler."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emozsl.config import RunConfig
+from emozsl.data import load_dataset
+from emozsl.embeddings import default_embeddings_path, emotion_vectors, load_embeddings
+from emozsl.errors import EmozslError, FieldError
+from emozsl.models.build import build_model
+from emozsl.scoring import split_tensors
+from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto (CUDA when present), cpu, cuda, cuda:N or mps, checked against this machine."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise FieldError("device", name, "CUDA is not available on this machine")
+        if (device.index or 0) >= count:
+            raise FieldError("device", name, f"this machine has {count} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise FieldError("device", name, "MPS is not available on this machine")
+    return device
+
+
+def autocast(device: torch.device, precision: str):
+    """The context the forward passes run in: bf16 autocast on CUDA, or plain fp32."""
+    if precision == "bf16" and device.type != "cuda":
+        raise FieldError("precision", precision, f"needs a CUDA device (the device is {device})")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def prepare_task(config: RunConfig, trust_pickle: bool = False, manifest: dict | None = None,
+                 where: str | None = None) -> Task:
+    """Load the data (and extra data), then apply `manifest`, the config's manifest file, or one
+    made from the config's protocol; only the configured modalities are kept."""
+    data = load_dataset(config.data, trust_pickle)
+    if config.folds is not None:
+        data = fold_dataset(data, config.folds, config.fold, config.split_seed)
+    extra = load_dataset(config.extra, trust_pickle) if config.extra else None
+    unknown = [m for m in config.modalities if m not in data.modalities]
+    if unknown:
+        raise FieldError("modalities", config.modalities, f"choose among {', '.join(data.modalities)}")
+    if manifest is None and config.split:
+        manifest, where = load_manifest(config.split), config.split
+    if manifest is None:
+        manifest = make_split(data, config.protocol, config.target, config.split_seed, config.shots,
+                              config.fraction, extra)
+    task = apply_split(manifest, data, extra, where or "split made from the config")
+    for part in task.splits.values():
+        part.features = {m: part.features[m] for m in data.modalities if m in config.modalities}
+    return task
+
+
+def selection_metric(config: RunConfig, task: Task) -> str:
+    return config.select_metric or ("acc" if task.dataset.startswith("iemocap") else "wacc")
+
+
+@dataclass
+class Session:
+    config: RunConfig
+    task: Task
+    device: torch.device
+    embeddings: Path  # the word-vector file the emotion vectors came from
+    vectors: torch.Tensor  # (K, word_dim) of task.emotions, on the device
+    model: torch.nn.Module
+
+    @property
+    def trained_columns(self) -> list[int]:
+        return [self.task.emotions.index(e) for e in self.task.train_emotions]
+
+    @property
+    def train_vectors(self) -> torch.Tensor:
+        return self.vectors[self.trained_columns]
+
+    def precision(self):
+        return autocast(self.device, self.config.precision)
+
+    def tensors(self, split: str, trained_only: bool = True) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """A split's features and labels on the device; labels of the trained emotions only, or all."""
+        features, labels = split_tensors(self.task.splits[split], self.device)
+        return features, labels[:, self.trained_columns] if trained_only else labels
+
+    def targets(self, split: str = "train") -> dict[str, torch.Tensor]:
+        """Each output's targets: the prediction learns the shared label; an auxiliary space (LFMIM's
+        uni-modal heads) learns its modality's own label when the data carry one."""
+        part, columns = self.task.splits[split], self.trained_columns
+        shared = torch.from_numpy(part.presence[:, columns].astype(np.float32)).to(self.device)
+        out = {"prediction": shared}
+        for space in getattr(self.model.backbone, "auxiliary_spaces", ()):
+            own = part.modality_labels.get(space)
+            out[space] = shared if own is None else torch.from_numpy((own[:, columns] > 0).astype(np.float32)).to(self.device)
+        return out
+
+    def loss_fn(self) -> torch.nn.Module:
+        """BCE with logits, pos_weight = #neg/#pos per trained emotion on train."""
+        labels = self.task.splits["train"].presence[:, self.trained_columns]
+        positives = labels.sum(0)
+        empty = [e for e, p in zip(self.task.train_emotions, positives) if p == 0]
+        if empty:
+            raise EmozslError(f"train split has no positive for: {', '.join(empty)} (nothing to learn them from)")
+        weights = torch.from_numpy(((len(labels) - positives) / positives).astype(np.float32)).to(self.device)
+        return torch.nn.BCEWithLogitsLoss(pos_weight=weights)
+
+    def optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def scheduler(self, optimizer: torch.optim.Optimizer):
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.config.scheduler_factor,
+                                                          patience=self.config.scheduler_patience)
+
+
+def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task | None = None,
+                  embeddings: Path | None = None) -> Session:
+    """Everything a run needs, built in one order (so a seed gives the same model everywhere);
+    every check that can fail does so here, before any training."""
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    autocast(device, config.precision)  # bf16 without CUDA fails here, before any work
+    task = task or prepare_task(config, trust_pickle)
+    if config.head == "linear" and task.unseen:
+        raise FieldError("head", "linear", f"cannot score the unseen emotion(s) {', '.join(task.unseen)}: a plain "
+                         "classifier has no zero-shot route; use head=embedding")
+    path = Path(embeddings or config.embeddings or default_embeddings_path())
+    vectors = word_vectors(config, path, task.emotions, device)
+    model = emotion_model(config, task.input_dims(), vectors[[task.emotions.index(e) for e in task.train_emotions]])
+    return Session(config, task, device, path, vectors, model)
+
+
+def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: torch.device) -> torch.Tensor:
+    """The (K, word_dim) vectors of `emotions` (in the config's word forms) from the file at `path`."""
+    return torch.from_numpy(emotion_vectors(load_embeddings(path), emotions, config.emotion_words, path)).to(device)
+
+
+def emotion_model(config: RunConfig, input_dims: dict[str, int], train_vectors: torch.Tensor) -> torch.nn.Module:
+    """The configured backbone and head on the vectors' device (the linear head keeps the trained
+    emotions' vectors to know them again)."""
+    model = build_model(config.model, input_dims, train_vectors.shape[1], config.model_options,
+                        config.head_settings(), train_vectors).to(train_vectors.device)
+    if config.compile:
+        model.backbone.compile()  # in place: the checkpoint keeps its plain parameter names
+    return model
