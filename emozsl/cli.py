@@ -36,7 +36,25 @@ def flag_message(ctx: click.Context, exc: FieldError) -> str:
     return str(exc)
 
 
-class EmozslCommand(click.Command):
+class UsageLine(click.ClickException):
+    """A command-line usage error, said in one line like every other error (exit status 2)."""
+    exit_code = 2
+
+
+class OneLineUsage:
+    """Mixin: click's usage errors (a bad flag value, an unknown option or command) in one line."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            command = ctx.command_path
+            raise UsageLine(f"{exc.format_message()} (see '{command} --help')") from None
+
+
+class EmozslCommand(OneLineUsage, click.Command):
     """Turns an error below into one line, 'Error: ...', and exit status 1: emozsl's own errors,
     and any file-system error no check foresaw."""
 
@@ -51,9 +69,15 @@ class EmozslCommand(click.Command):
             raise click.ClickException(f"{exc.filename or 'file system'}: {exc.strerror or exc}") from None
 
 
-class EmozslGroup(click.Group):
+class EmozslGroup(OneLineUsage, click.Group):
     command_class = EmozslCommand
     group_class = type  # subgroups are EmozslGroups too
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise UsageLine(f"{exc.format_message()} (see '{ctx.command_path} --help')") from None
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:

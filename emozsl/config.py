@@ -188,8 +188,6 @@ def config_from_options(config_file: str | None = None, *, zsl: str | None = Non
     file_values = read_json(Path(config_file), "config file") if config_file else {}
     if not isinstance(file_values, dict):
         raise EmozslError(f"{config_file}: expected a JSON object of run fields")
-    if file_values.get(TRUST_FIELD, False) is not False:
-        raise FieldError(TRUST_FIELD, True, TRUST_REFUSAL, config_file)
     # Unset means None, an empty dict (no --option) or an absent flag; 0 is a real value.
     given = {k: v for k, v in overrides.items() if v is not None and v is not False and v != {}}
     values = {**file_values, **given}

@@ -19,7 +19,7 @@ from emozsl.config import RunConfig
 from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import dumps_json, read_json, write_error, write_json
 from emozsl.metrics import METRICS
-from emozsl.runs import RunBusy, RunDir, default_run_name, is_finished_folder
+from emozsl.runs import RunBusy, RunDir, RunFinished, default_run_name, is_finished_folder
 from emozsl.train import train
 
 SUMMARY_FILE = "summary.json"
@@ -90,6 +90,8 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None,
                 child = dataclasses.replace(config, folds=folds, fold=fold, seed=seed, runs_dir=str(parent), name=name)
                 try:
                     train(child, trust_pickle, exact_name=True)
+                except RunFinished:
+                    pass  # another process with the same command finished it: its result counts
                 except RunBusy:
                     raise EmozslError(f"{parent / name}: another process is training this run; run the command "
                                       "again when it is done to complete the summary") from None

@@ -16,7 +16,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from emozsl.errors import EmozslError
-from emozsl.fileio import read_json, replacing, write_json
+from emozsl.fileio import read_json, read_text, replacing, write_json
 
 # The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
 CHECKOUT_EMBEDDINGS = Path(__file__).resolve().parent.parent / "embeddings"
@@ -191,7 +191,7 @@ def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | 
         hints = "; ".join(f"'{tokens[w]}' (close: {', '.join(close_matches(tokens[w], vocab)) or 'none'})"
                           for w in missing)
         raise EmozslError(f"{source}: {len(missing)} word(s) missing: {hints}")
-    for word, token in tokens.items():
+    for token in tokens.values():
         check_vector(found[token], f"{source}: vector of '{token}'")
     kv = KeyedVectors(vector_size=len(next(iter(found.values()))))
     kv.add_vectors(list(tokens), np.stack([found[t] for t in tokens.values()]))
@@ -229,14 +229,7 @@ def load_embeddings(path: str | Path | None = None) -> KeyedVectors:
     numbers per line), read strictly: the count must match, words must be unique and every value
     a finite float32."""
     path = Path(path) if path else default_embeddings_path()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise EmozslError(f"{path}: no such embeddings file (build one with `emozsl embeddings build`)") from None
-    except IsADirectoryError:
-        raise EmozslError(f"{path}: is a folder, expected an embeddings file") from None
-    except UnicodeDecodeError:
-        raise EmozslError(f"{path}: not a word2vec text file (not UTF-8 text)") from None
+    lines = read_text(path, "word2vec text embeddings file", " (build one with `emozsl embeddings build`)").splitlines()
     header = lines[0].split() if lines else []
     if len(header) != 2 or not all(h.isdigit() and int(h) > 0 for h in header):
         raise EmozslError(f"{path}:1: expected a word2vec header 'COUNT DIM', found {lines[0][:40] if lines else 'nothing'!r}")

@@ -31,6 +31,8 @@ def show(value) -> str:
     """A value as an error message shows it: plain words bare, anything else as Python writes it."""
     if isinstance(value, str) and value and not any(c.isspace() for c in value):
         return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v for v in value):
+        return ",".join(value)  # as a comma-separated command-line value is written
     return repr(value)
 
 

@@ -21,7 +21,8 @@ TEMP_SUFFIX = ".tmp"
 
 
 def write_error(path: Path, exc: OSError) -> EmozslError:
-    return EmozslError(f"{path}: cannot write ({exc.strerror or exc})")
+    reason = os.strerror(exc.errno) if exc.errno else str(exc).strip().splitlines()[0]
+    return EmozslError(f"{path}: cannot write ({reason})")
 
 
 @contextlib.contextmanager
@@ -38,12 +39,27 @@ def replacing(path: str | Path, durable: bool = True) -> Iterator[Path]:
         if durable:
             _fsync(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
+    except Exception as exc:
         _remove(tmp)
-        raise write_error(path, exc) from None
-    except BaseException:
+        cause = _os_error(exc)
+        if cause is None:
+            raise
+        raise write_error(path, cause) from None
+    except BaseException:  # an interrupt: still no temporary file left behind
         _remove(tmp)
         raise
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The OSError behind an exception, if any: a library that failed to write (h5py closing a file
+    on a full disk) may raise its own error while handling the OSError that started it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _fsync(path: Path) -> None:
@@ -91,19 +107,24 @@ def _plain(value):
     return value
 
 
-def read_json(path: str | Path, what: str = "JSON file"):
-    """Parse a JSON file; a missing, unreadable or malformed one is a one-line error."""
+def read_text(path: str | Path, what: str, missing_hint: str = "") -> str:
+    """A UTF-8 text file; a missing, unreadable or binary one is a one-line error saying what was expected."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise EmozslError(f"{path}: missing {what}") from None
+        raise EmozslError(f"{path}: missing {what}{missing_hint}") from None
     except IsADirectoryError:
         raise EmozslError(f"{path}: is a folder, expected a {what}") from None
     except UnicodeDecodeError:
         raise EmozslError(f"{path}: not a text file (expected a {what})") from None
     except OSError as exc:
         raise EmozslError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_json(path: str | Path, what: str = "JSON file"):
+    """Parse a JSON file; a missing, unreadable or malformed one is a one-line error."""
+    text = read_text(path, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -46,6 +46,10 @@ class RunBusy(EmozslError):
     """Another live process is training a run of this exact name."""
 
 
+class RunFinished(EmozslError):
+    """A run of this exact name was finished (by another process) before this one could start."""
+
+
 @dataclass
 class RunMetadata:
     emotions: list[str]
@@ -112,7 +116,7 @@ class RunDir:
     @classmethod
     def create(cls, root: str | Path, name: str, exact: bool = False) -> RunDir:
         """A new, empty run in ROOT/.partial/. `exact`: the finished run will be ROOT/NAME, and
-        the name is claimed (RunBusy if a live process holds it); otherwise it will be ROOT/NAME,
+        the name is claimed (RunBusy if a live process holds it, RunFinished if it is done); otherwise it will be ROOT/NAME,
         or NAME_2, NAME_3, ... if that is taken (an existing run is never overwritten)."""
         root = Path(root)
         partial = root / PARTIAL
@@ -125,6 +129,9 @@ class RunDir:
         lock = Lock.try_take(partial / (slot + LOCK_SUFFIX))
         if lock is None:
             raise RunBusy(f"{root / name}: another process is training this run")
+        if exact and is_finished_folder(root / name):  # its holder finished it while we were starting
+            lock.release()
+            raise RunFinished(f"{root / name}: finished already")
         folder = partial / slot
         try:
             shutil.rmtree(folder, ignore_errors=True)  # a dead attempt's files: the lock is ours now

@@ -239,7 +239,7 @@ def _check_applied(manifest: dict, splits: dict[str, SplitData], where: str) -> 
     for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
         shared = np.intersect1d(splits[a].ids, splits[b].ids)
         if len(shared):
-            raise EmozslError(f"{where}: {len(shared)} sample(s) are in both {a} and {b} (e.g. id {shared[0]!r})")
+            raise EmozslError(f"{where}: {len(shared)} sample(s) are in both {a} and {b} (e.g. id {str(shared[0])!r})")
     for emotion in manifest["unseen"]:
         column = manifest["emotions"].index(emotion)
         for split in ("train", "valid"):

@@ -38,8 +38,8 @@ import torch
 
 from emozsl.config import RunConfig, check_folder_name
 from emozsl.errors import EmozslError, FieldError, check_choice
-from emozsl.fileio import write_json
-from emozsl.runs import RunBusy, RunDir
+from emozsl.fileio import read_text, write_json
+from emozsl.runs import RunBusy, RunDir, RunFinished
 from emozsl.session import resolve_device
 from emozsl.train import train
 
@@ -82,11 +82,9 @@ def _trial_id(point: dict) -> str:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
-    if not path.is_file():
-        raise EmozslError(f"{path}: no such sweep file")
     try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        spec = tomllib.loads(read_text(path, "sweep file"))
+    except tomllib.TOMLDecodeError as exc:
         raise EmozslError(f"{path}: not valid TOML ({exc})") from None
     unknown = set(spec) - SWEEP_KEYS
     if unknown:
@@ -156,6 +154,8 @@ def run_trial(folder: str, trial: Trial, device: str | None = None, trust_pickle
         return "skipped"
     try:
         train(config, trust_pickle, exact_name=True)
+    except RunFinished:
+        return "skipped"
     except RunBusy:
         return "busy"
     return "done"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -44,3 +45,21 @@ def test_bf16_without_cuda_is_refused_before_training(synth_mosei_dir, tmp_path)
         train(RunConfig(data=str(synth_mosei_dir), precision="bf16", device="cpu", runs_dir=str(tmp_path)))
     with pytest.raises(EmozslError, match="precision=fp16: choose one of fp32, bf16"):
         RunConfig(precision="fp16")
+
+
+def test_bench_builds_auxiliary_targets_and_reports_a_failing_backbone_without_losing_the_others(tmp_path):
+    """lfmim trains its uni-modal spaces in bench as in train (one session builder); an early-fusion
+    backbone on unaligned data fails, and its row says why while the others are still timed."""
+    from conftest import write_h5, write_mosei
+
+    from emozsl.bench import bench, format_bench
+
+    folder = write_mosei(tmp_path / "unaligned")
+    for split, n in {"train": 40, "valid": 12, "test": 16}.items():
+        write_h5(folder / f"audio_{split}.h5", np.random.default_rng(0).normal(size=(n, 30, 74)).astype(np.float32))
+    result = bench(["lfmim", "ef_lstm", "eea"], device="cpu", data=str(folder), out=tmp_path / "b.json")
+    rows = {r["model"]: r for r in result["results"]}
+    assert rows["lfmim"]["epoch_seconds"] > 0 and rows["eea"]["epoch_seconds"] > 0
+    assert rows["ef_lstm"]["error"].startswith("EmozslError: ef_lstm: early fusion needs aligned data")
+    table = format_bench(result)
+    assert "ef_lstm         failed: EmozslError" in table and table.count("\n") == 4

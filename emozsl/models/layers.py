@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from emozsl.errors import EmozslError, check_choice
+from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.models.sequence import (
     Steps,
     causal_mask,
@@ -58,7 +58,7 @@ class TransformerStream(nn.Module):
                  embed_dropout: float = 0.0, causal: bool = False):
         super().__init__()
         if d % heads:
-            raise EmozslError(f"width {d} is not divisible by {heads} attention heads")
+            raise FieldError("heads", heads, f"must divide the width {d} (attention heads split it evenly)")
         self.d, self.causal = d, causal
         self.project = nn.Linear(input_dim, d) if input_dim != d else nn.Identity()
         self.embed_dropout = nn.Dropout(embed_dropout)

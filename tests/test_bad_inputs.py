@@ -1,0 +1,497 @@
+"""emozsl's list of bad inputs: each case is a command a user (or an attacker) might run, and each
+must end in exactly one line, 'Error: ...', naming the file, field or value at fault, without
+running pickled code. Faults of the machine (kill, disk full, two processes) are in test_faults.py."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import write_cherma, write_h5, write_mosei, write_mult
+
+from emozsl.cli import main
+from emozsl.config import RunConfig
+from emozsl.train import train
+
+TINY = {"audio_hidden": 8, "visual_hidden": 8, "layers": 1}
+TINY_OPTIONS = [arg for key, value in TINY.items() for arg in ("--option", f"{key}={value}")]
+
+
+class Evil:
+    """A pickle that creates a marker file when it is loaded: it must never be loaded untrusted."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+@dataclass
+class World:
+    root: Path
+    data: Path  # small generated MOSEI data
+    run: Path  # a finished zero-shot run on it
+    lf_run: Path  # a finished run of another backbone
+    marker: Path  # created if any pickle is ever loaded
+    evil: Path  # a pickle that creates the marker
+
+    def run_copy(self, tmp: Path, edit_file: str | None = None, edit=None) -> Path:
+        copy = tmp / "run_copy"
+        shutil.copytree(self.run, copy)
+        if edit_file:
+            values = json.loads((copy / edit_file).read_text())
+            edit(values)
+            (copy / edit_file).write_text(json.dumps(values))
+        return copy
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, synth_mosei_dir) -> World:
+    root = tmp_path_factory.mktemp("world")
+    run = train(RunConfig(data=str(synth_mosei_dir), protocol="zsl", target="anger", epochs=1, model_options=TINY,
+                          runs_dir=str(root / "runs"), device="cpu"))
+    lf_run = train(RunConfig(model="lf_lstm", data=str(synth_mosei_dir), protocol="zsl", target="anger", epochs=1,
+                             model_options={"hidden": 8, "layers": 1}, runs_dir=str(root / "runs"), device="cpu"))
+    marker = root / "PICKLE_WAS_LOADED"
+    evil = root / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Evil(marker)))
+    return World(root, synth_mosei_dir, run, lf_run, marker, evil)
+
+
+CASES: dict[str, tuple] = {}
+
+
+def case(fragment: str, exit_code: int = 1, nothing_in: str | None = None, name: str | None = None):
+    """Register a bad input: the function returns the command's arguments; `fragment` must be in
+    the one error line; `nothing_in` names a folder (under the case's tmp) that must stay empty."""
+    def register(build):
+        key = name or build.__name__
+        assert key not in CASES, key
+        CASES[key] = (build, fragment, exit_code, nothing_in)
+        return build
+    return register
+
+
+def mosei(tmp: Path, **arrays) -> Path:
+    """A small MOSEI folder (plain h5py), with some files replaced by `arrays` (file stem -> array)."""
+    folder = write_mosei(tmp / "mosei")
+    for stem, array in arrays.items():
+        write_h5(folder / f"{stem}.h5", array)
+    return folder
+
+
+def train_args(data, *extra) -> list:
+    return ["train", "--data", data, "--epochs", 1, "--device", "cpu", *TINY_OPTIONS, *extra]
+
+
+# ---------------------------------------------------------------- pickle trust
+@case("--trust-pickle")
+def eval_of_a_received_run_whose_config_grants_trust(tmp, w):
+    run = w.run_copy(tmp, "config.json", lambda c: c.update(trust_pickle=True, data=str(w.evil)))
+    return ["eval", run, "--device", "cpu"]
+
+
+@case("trust_pickle=True: pickle trust comes only from the command line", nothing_in="runs")
+def train_config_file_grants_trust(tmp, w):
+    (tmp / "c.json").write_text(json.dumps({"data": str(w.evil), "trust_pickle": True, "runs_dir": str(tmp / "runs")}))
+    return ["train", "--config", tmp / "c.json"]
+
+
+@case("trust_pickle=True: pickle trust comes only from the command line", nothing_in="sweep")
+def sweep_file_grants_trust(tmp, w):
+    (tmp / "s.toml").write_text(f'[base]\ndata = "{w.evil}"\ntrust_pickle = true\nruns_dir = "{tmp / "sweep"}"\n'
+                                '[grid]\nseed = [0]\n')
+    return ["sweep", tmp / "s.toml"]
+
+
+@case("--trust-pickle", nothing_in="runs")
+def training_on_a_pickle_without_trust(tmp, w):
+    return train_args(w.evil, "--runs-dir", tmp / "runs")
+
+
+@case("not a readable tensors-only checkpoint")
+def checkpoint_that_runs_code(tmp, w):
+    run = w.run_copy(tmp)
+    torch.save({"x": Evil(w.marker)}, run / "checkpoint.pt")
+    return ["eval", run, "--device", "cpu"]
+
+
+# ---------------------------------------------------------------- sweeps
+@case("trial name=..: must name one folder", nothing_in="sweep")
+def sweep_grid_value_escapes_the_folder(tmp, w):
+    (tmp / "s.toml").write_text(f'[base]\ndata = "{w.data}"\nepochs = 1\nruns_dir = "{tmp / "sweep"}"\n'
+                                '[grid]\ntarget = [".."]\n')
+    return ["sweep", tmp / "s.toml"]
+
+
+@case("[grid] is missing or empty")
+def sweep_without_grid(tmp, w):
+    (tmp / "s.toml").write_text(f'[base]\ndata = "{w.data}"\n')
+    return ["sweep", tmp / "s.toml"]
+
+
+@case("finished with other settings (epochs 1, this sweep 2)")
+def sweep_rerun_with_changed_settings(tmp, w):
+    folder = tmp / "sweep"
+    shutil.copytree(w.run, folder / "seed0")
+    (tmp / "s.toml").write_text(f'[base]\ndata = "{w.data}"\nprotocol = "zsl"\ntarget = "anger"\nepochs = 2\n'
+                                f'model_options = {{ audio_hidden = 8, visual_hidden = 8, layers = 1 }}\n'
+                                f'runs_dir = "{folder}"\n[grid]\nseed = [0]\n')
+    return ["sweep", tmp / "s.toml"]
+
+
+# ---------------------------------------------------------------- manifests
+MANIFEST_EDITS = {
+    "manifest_row_out_of_range": ("rows.train.data: row 5000 is outside 0..1599",
+                                  lambda m: m["rows"]["train"]["data"].append(5000)),
+    "manifest_negative_row": ("rows.valid.data: row -1 is outside", lambda m: m["rows"]["valid"]["data"].insert(0, -1)),
+    "manifest_duplicate_row": ("rows.test.data: lists a row more than once", lambda m: m["rows"]["test"]["data"].append(0)),
+    "manifest_trains_on_its_unseen_emotion": (
+        "train_emotions ['disgust', 'fear', 'happy', 'sad', 'surprise', 'anger'] contradicts protocol zsl",
+        lambda m: m["train_emotions"].append("anger")),
+    "manifest_without_its_unseen_emotion": ("unseen [] contradicts protocol zsl", lambda m: m.update(unseen=[])),
+    "manifest_with_unseen_positives_in_train": ("train sample(s) are positive for the unseen emotion anger",
+                                                lambda m: m["rows"]["train"].update(data=list(range(1600)))),
+    "manifest_with_empty_valid": ("the valid split is empty", lambda m: m["rows"]["valid"].update(data=[])),
+    "manifest_rows_not_a_list": ("rows.train.data must be a list of row numbers",
+                                 lambda m: m["rows"]["train"].update(data="all")),
+    "manifest_of_other_emotions": ("emotions ['anger', 'joy'",
+                                   lambda m: m.update(emotions=["anger", "joy", "fear", "happy", "sad", "surprise"])),
+    "manifest_of_another_format": ("not an emozsl split manifest", lambda m: m.update(format="emozsl-split/9")),
+}
+
+
+def manifest_case(edit):
+    def build(tmp, w):
+        manifest = json.loads((w.run / "split.json").read_text())
+        edit(manifest)
+        (tmp / "m.json").write_text(json.dumps(manifest))
+        return train_args(w.data, "--split", tmp / "m.json", "--runs-dir", tmp / "runs")
+    return build
+
+
+for case_name, (message, edit) in MANIFEST_EDITS.items():
+    case(message, nothing_in="runs", name=case_name)(manifest_case(edit))
+
+
+@case("split.json: is a folder, expected a split manifest")
+def split_in_a_config_file_is_a_folder(tmp, w):
+    (tmp / "split.json").mkdir()
+    (tmp / "c.json").write_text(json.dumps({"split": str(tmp / "split.json")}))
+    return ["train", "--config", tmp / "c.json"]
+
+
+@case("sample(s) are in both train and test (e.g. id 'train_000')", nothing_in="runs")
+def data_with_one_utterance_in_two_splits(tmp, w):
+    folder = write_cherma(tmp / "cherma", splits=("train", "valid", "test"))
+    for modality, suffix in (("text", ""), ("audio", ""), ("visual", ".mp4")):
+        shutil.copy(folder / modality / "train" / f"train_000{suffix}.npy",
+                    folder / modality / "test" / f"train_000{suffix}.npy")
+    examples = json.loads((folder / "test.json").read_text())
+    examples[0]["audio_file"] = "train_000.wav"
+    (folder / "test.json").write_text(json.dumps(examples))
+    return ["train", "--model", "lf_lstm", "--option", "hidden=8", "--option", "layers=1", "--data", folder,
+            "--epochs", 1, "--runs-dir", tmp / "runs"]
+
+
+# ---------------------------------------------------------------- numbers
+@case("c.json: weight_decay=-1: must be a finite number, 0 or more")
+def negative_weight_decay_in_a_config_file(tmp, w):
+    (tmp / "c.json").write_text(json.dumps({"weight_decay": -1}))
+    return ["train", "--config", tmp / "c.json", "--data", w.data]
+
+
+@case("epoch 1, batch 1 of 1: the training loss is not finite", nothing_in="runs")
+def features_that_overflow_in_training(tmp, w):
+    huge = np.full((40, 20, 300), 3e38, np.float32)
+    huge[:, :, ::2] = -3e38
+    return ["train", "--model", "transformer_ef", "--data", mosei(tmp, text_train_emb=huge), "--epochs", 1,
+            "--runs-dir", tmp / "runs"]
+
+
+@case("epoch 1: the validation loss is not finite", nothing_in="runs")
+def learning_rate_that_blows_the_weights_up(tmp, w):
+    return train_args(mosei(tmp), "--lr", "1e30", "--runs-dir", tmp / "runs")
+
+
+@case("holds values outside float32's range (largest magnitude 1e+300)")
+def float64_values_beyond_float32(tmp, w):
+    video = np.random.default_rng(0).normal(size=(40, 20, 35))
+    video[3, 4, 5] = 1e300
+    return ["data", "info", mosei(tmp, video_train=video)]
+
+
+@case("audio_valid.h5:d1: holds values outside float32's range")
+def audio_minus_huge_is_not_silently_zero(tmp, w):
+    audio = np.random.default_rng(0).normal(size=(12, 20, 74))
+    audio[0, 0, 0] = -1e300
+    return ["data", "info", mosei(tmp, audio_valid=audio)]
+
+
+@case("vector of 'fear' holds NaN or infinite values")
+def embeddings_with_nan(tmp, w):
+    (tmp / "e.txt").write_text("2 3\nanger 0.1 0.2 0.3\nfear nan 0.2 0.3\n")
+    return ["embeddings", "show", "--file", tmp / "e.txt"]
+
+
+@case("vector of 'fear' holds values outside float32's range")
+def embeddings_beyond_float32(tmp, w):
+    (tmp / "e.txt").write_text("2 3\nanger 0.1 0.2 0.3\nfear 1e39 0.2 0.3\n")
+    return ["embeddings", "show", "--file", tmp / "e.txt"]
+
+
+@case("vector of 'fear' holds NaN or infinite values", nothing_in="out")
+def embeddings_build_from_a_source_with_inf(tmp, w):
+    (tmp / "glove.txt").write_text("anger 0.1 0.2\nfear inf 0.2\n")
+    (tmp / "words.txt").write_text("anger\nfear\n")
+    return ["embeddings", "build", "--source", tmp / "glove.txt", "--words", tmp / "words.txt", "--out", tmp / "out" / "e.txt"]
+
+
+@case("'fear' appears twice (first on line 3)")
+def embeddings_with_a_duplicate_word(tmp, w):
+    (tmp / "e.txt").write_text("3 2\nanger 0.1 0.2\nfear 0.1 0.2\nfear 0.3 0.4\n")
+    return ["embeddings", "neighbors", "anger", "--file", tmp / "e.txt"]
+
+
+@case("the header announces 5 words, the file holds 2")
+def embeddings_with_a_wrong_header_count(tmp, w):
+    (tmp / "e.txt").write_text("5 2\nanger 0.1 0.2\nfear 0.1 0.2\n")
+    return ["train", "--data", w.data, "--embeddings", tmp / "e.txt", "--epochs", 1]
+
+
+@case("expected a word2vec header 'COUNT DIM'")
+def embeddings_without_a_header(tmp, w):
+    (tmp / "e.txt").write_text("anger 0.1 0.2\nfear 0.1 0.2\n")
+    return ["embeddings", "show", "--file", tmp / "e.txt"]
+
+
+# ---------------------------------------------------------------- sizes and choices
+TRAIN_FLAG_CASES = {  # emozsl train --data DATA ARGS...
+    "infinite_learning_rate": ("--lr inf: must be a finite number above 0", ["--lr", "inf"]),
+    "nan_learning_rate": ("--lr nan: must be a finite number above 0", ["--lr", "nan"]),
+    "zero_hidden_size": ("--option audio_hidden=0: must be at least 1", ["--option", "audio_hidden=0"]),
+    "negative_layer_count": ("--option layers=-2: must be at least 1", ["--option", "layers=-2"]),
+    "dropout_above_one": ("--option dropout=1.5: must be within [0, 1)", ["--option", "dropout=1.5"]),
+    "negative_epochs": ("--epochs -1: must be at least 1", ["--epochs", -1]),
+    "meta_device": ("--device meta: not a training device", ["--device", "meta"]),
+    "absent_gpu": ("--device cuda:7", ["--device", "cuda:7", "--epochs", 1]),
+    "zero_seeds": ("--seeds 0: need at least 1 seed", ["--seeds", 0]),
+    "two_folds": ("--folds 2: need at least 3", ["--folds", 2]),
+    "run_name_escapes_the_runs_folder": ("--name ../escape: must name one folder", ["--name", "../escape"]),
+    "repeated_modality": ("--modalities text,text: give each of text, audio, visual at most once", ["--modalities", "text,text"]),
+}
+for case_name, (message, flags) in TRAIN_FLAG_CASES.items():
+    case(message, name=case_name)(lambda tmp, w, flags=flags: ["train", "--data", w.data, *flags])
+
+
+@case("--option heads=3: must divide the width 64")
+def width_not_divisible_by_heads(tmp, w):
+    return ["train", "--model", "transformer_lf", "--data", w.data, "--option", "heads=3"]
+
+
+@case("c.json: batch_size=0: must be at least 1")
+def zero_batch_size_in_a_config_file(tmp, w):
+    (tmp / "c.json").write_text(json.dumps({"batch_size": 0}))
+    return ["train", "--config", tmp / "c.json"]
+
+
+@case("--batch-size 0: must be at least 1")
+def bench_with_zero_batch_size(tmp, w):
+    return ["bench", "--batch-size", 0, "--data", w.data, "--out", tmp / "b.json"]
+
+
+@case("target=fear: the supervised protocol has no target emotion")
+def supervised_config_with_a_target(tmp, w):
+    (tmp / "c.json").write_text(json.dumps({"protocol": "supervised", "target": "fear"}))
+    return ["train", "--config", tmp / "c.json"]
+
+
+@case("seed=zero: must be an integer")
+def seed_of_the_wrong_type(tmp, w):
+    (tmp / "c.json").write_text(json.dumps({"seed": "zero"}))
+    return ["train", "--config", tmp / "c.json"]
+
+
+@case("c.json: expected a JSON object of run fields")
+def config_file_that_is_a_list(tmp, w):
+    (tmp / "c.json").write_text("[1, 2]")
+    return ["train", "--config", tmp / "c.json"]
+
+
+@case("--emotions joy: not labelled in this data")
+def eval_of_an_unknown_emotion(tmp, w):
+    return ["eval", w.run, "--emotions", "joy", "--device", "cpu"]
+
+
+@case("Invalid value for '--epochs': 'many' is not a valid integer", exit_code=2)
+def flag_value_of_the_wrong_type(tmp, w):
+    return ["train", "--epochs", "many"]
+
+
+@case("No such command 'trian'", exit_code=2)
+def misspelled_command(tmp, w):
+    return ["trian"]
+
+
+# ---------------------------------------------------------------- files and folders
+@case("not a readable HDF5 file (")
+def truncated_hdf5(tmp, w):
+    folder = mosei(tmp)
+    file = folder / "ey_train.h5"
+    file.write_bytes(file.read_bytes()[:1000])
+    return ["data", "info", folder]
+
+
+@case("audio_test.h5: not a readable HDF5 file (")
+def corrupt_hdf5(tmp, w):
+    folder = mosei(tmp)
+    (folder / "audio_test.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
+    return ["split", "--data", folder, "--zsl", "fear", "--out", tmp / "m.json"]
+
+
+@case("no array 'd1'")
+def hdf5_key_that_is_a_group(tmp, w):
+    folder = mosei(tmp)
+    with h5py.File(folder / "video_valid.h5", "w") as h5:
+        h5.create_group("d1")
+    return ["data", "info", folder]
+
+
+@case("audio has 73 features per step in the valid split but 74 in the train split")
+def feature_sizes_that_differ_between_splits(tmp, w):
+    return ["data", "info", mosei(tmp, audio_valid=np.zeros((12, 20, 73), np.float32))]
+
+
+@case("the test split is empty", nothing_in="runs")
+def empty_test_split(tmp, w):
+    empty = {"text_test_emb": np.zeros((0, 20, 300), np.float32), "audio_test": np.zeros((0, 20, 74), np.float32),
+             "video_test": np.zeros((0, 20, 35), np.float32), "ey_test": np.zeros((0, 6), np.float32)}
+    return train_args(mosei(tmp, **empty), "--runs-dir", tmp / "runs")
+
+
+@case("unknown format (expected a folder, .pkl or .h5 file)")
+def data_path_that_is_a_text_file(tmp, w):
+    (tmp / "data.txt").write_text("hello")
+    return ["data", "info", tmp / "data.txt"]
+
+
+@case("not a CMU-MOSEI folder")
+def data_folder_of_something_else(tmp, w):
+    (tmp / "stuff").mkdir()
+    return ["split", "--data", tmp / "stuff", "--zsl", 1]
+
+
+@case("expected a non-empty list of utterances, found an empty list")
+def cherma_with_an_empty_split(tmp, w):
+    folder = write_cherma(tmp / "cherma")
+    (folder / "test.json").write_text("[]")
+    return ["data", "info", folder]
+
+
+@case("not a readable .npy array")
+def cherma_with_a_corrupt_feature_file(tmp, w):
+    folder = write_cherma(tmp / "cherma")
+    (folder / "audio" / "train" / "train_003.npy").write_bytes(b"\x93NUMPY garbage")
+    return ["data", "info", folder]
+
+
+@case("--trust-pickle")
+def data_convert_without_trust(tmp, w):
+    return ["data", "convert", write_mult(tmp / "iemocap_data.pkl"), tmp / "safe.h5"]
+
+
+@case("cannot write (")
+def runs_dir_below_a_file(tmp, w):
+    (tmp / "file").write_text("x")
+    return train_args(w.data, "--runs-dir", tmp / "file" / "runs")
+
+
+@case("cannot write (")
+def eval_tables_into_a_file(tmp, w):
+    (tmp / "taken").write_text("x")
+    return ["eval", w.run, "--out", tmp / "taken" / "tables", "--device", "cpu"]
+
+
+@case("is a directory", exit_code=2)
+def split_manifest_onto_a_folder(tmp, w):
+    (tmp / "m.json").mkdir()
+    return ["split", "--data", w.data, "--zsl", "fear", "--out", tmp / "m.json"]
+
+
+@case("cannot write (")
+def report_into_a_file(tmp, w):
+    (tmp / "taken").write_text("x")
+    return ["report", w.run.parent, "--out", tmp / "taken" / "report"]
+
+
+@case("is a file", exit_code=2)
+def eval_of_a_file(tmp, w):
+    return ["eval", w.run / "config.json"]
+
+
+@case("not a finished emozsl run")
+def eval_of_an_unfinished_run(tmp, w):
+    run = w.run_copy(tmp)
+    (run / "results.json").unlink()
+    return ["eval", run]
+
+
+@case("does not fit this model (")
+def checkpoint_of_another_backbone(tmp, w):
+    run = w.run_copy(tmp)
+    shutil.copy(w.lf_run / "checkpoint.pt", run / "checkpoint.pt")
+    return ["eval", run, "--device", "cpu"]
+
+
+@case("does not fit this model (")
+def checkpoint_of_another_size(tmp, w):
+    run = w.run_copy(tmp, "config.json", lambda c: c["model_options"].update(audio_hidden=16))
+    return ["eval", run, "--device", "cpu"]
+
+
+@case("checkpoint.pt: not a readable tensors-only checkpoint")
+def truncated_checkpoint(tmp, w):
+    run = w.run_copy(tmp)
+    data = (run / "checkpoint.pt").read_bytes()
+    (run / "checkpoint.pt").write_bytes(data[:len(data) // 2])
+    return ["eval", run, "--device", "cpu"]
+
+
+@case("run format 99, this emozsl")
+def results_from_a_newer_emozsl(tmp, w):
+    run = w.run_copy(tmp, "results.json", lambda r: r.update(format=99))
+    return ["report", run]
+
+
+@case("results.json: not valid JSON")
+def corrupt_results_in_a_report(tmp, w):
+    run = w.run_copy(tmp)
+    (run / "results.json").write_text('{"format": 2, "test"')
+    return ["report", tmp]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_ends_in_one_line_naming_the_culprit(name, tmp_path, world):
+    build, fragment, exit_code, nothing_in = CASES[name]
+    result = CliRunner().invoke(main, ["-q", *map(str, build(tmp_path, world))])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == exit_code and len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert fragment in lines[0], lines[0]
+    assert not world.marker.exists(), "a pickle was loaded without trust"
+    if nothing_in:
+        made = tmp_path / nothing_in
+        assert not made.exists() or not [p for p in made.rglob("*") if p.is_file()], sorted(made.rglob("*"))
+
+
+def test_the_list_covers_every_class_of_the_issue():
+    """Trust, sweeps, manifests, numbers, sizes, files: at least 60 cases in all."""
+    assert len(CASES) >= 60, len(CASES)

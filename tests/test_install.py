@@ -1,0 +1,58 @@
+"""emozsl as an installed package: a built wheel runs the main job from another folder, and the
+commands that need no model start without importing torch."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("args", [["--help"], ["data", "info", "DATA"], ["embeddings", "show"],
+                                  ["split", "--data", "DATA", "--zsl", "fear", "--out", "OUT"]])
+def test_commands_that_need_no_model_start_without_torch(args, synth_mosei_dir, tmp_path):
+    args = [str(synth_mosei_dir) if a == "DATA" else str(tmp_path / "m.json") if a == "OUT" else a for a in args]
+    probe = ("import sys\nfrom emozsl.cli import main\n"
+             f"try:\n    main({args!r})\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+             "print('torch imported' if 'torch' in sys.modules else 'no torch')")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "no torch"
+
+
+@pytest.mark.slow
+def test_a_built_wheel_installed_elsewhere_runs_the_main_job(tmp_path):
+    """pip wheel, then a fresh virtual environment (sharing this one's dependencies, so torch is not
+    installed twice) with only the wheel installed, run from a folder far from the checkout."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("emozsl", "embeddings"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp_path / "dist").glob("emozsl-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    shutil.rmtree(source)  # nothing may be read from a checkout
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import emozsl.embeddings as e; "
+                            "print(e.__file__); print(e.default_embeddings_path())"],
+                           capture_output=True, text=True, cwd=work, timeout=120)
+    module, vectors = where.stdout.split()
+    assert module.startswith(str(venv)) and vectors.startswith(str(venv)) and Path(vectors).is_file()
+    result = subprocess.run([str(venv / "bin" / "emozsl"), "quickstart", "--out", "q", "--epochs", "1", "--device", "cpu"],
+                            capture_output=True, text=True, cwd=work, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert any(line.startswith("fear") and "unseen" in line for line in result.stdout.splitlines())
