@@ -79,7 +79,7 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None,
         dataclasses.replace(config, folds=folds, fold=0)  # RunConfig checks the folds, before any folder exists
     scheme = f"cv{folds}x{seeds}" if folds else f"{seeds}seeds"
     parent = _group_folder(config, scheme)
-    runs, results = [], []
+    runs, results, busy = [], [], []
     seed_list = list(range(config.seed, config.seed + seeds))
     for seed in seed_list:
         for fold in range(folds) if folds else [None]:
@@ -92,11 +92,14 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None,
                     train(child, trust_pickle, exact_name=True)
                 except RunFinished:
                     pass  # another process with the same command finished it: its result counts
-                except RunBusy:
-                    raise EmozslError(f"{parent / name}: another process is training this run; run the command "
-                                      "again when it is done to complete the summary") from None
+                except RunBusy:  # another process with the same command is on it: go on with the rest
+                    busy.append(name)
+                    continue
             runs.append(name)
             results.append(RunDir.open(parent / name).read_results().test.to_dict())
+    if busy:
+        raise EmozslError(f"{parent}: {', '.join(busy)} still being trained by another process; the rest are "
+                          "done: run the same command again when it finishes to write the summary")
     summary = {"folds": folds, "seeds": seed_list, "runs": runs, **aggregate_results(results)}
     write_json(parent / SUMMARY_FILE, summary)
     return parent, summary

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import read_json, read_text, replacing, write_json
 
 # The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
@@ -273,6 +273,8 @@ def emotion_vectors(kv: KeyedVectors, emotions: list[str], words: dict[str, str]
 
 
 def neighbors(kv: KeyedVectors, word: str, k: int = 10, path: str | Path = "embeddings") -> list[tuple[str, float]]:
+    if k < 1:
+        raise FieldError("k", k, "must be at least 1")
     if word not in kv.key_to_index:
         hint = ", ".join(close_matches(word, kv.index_to_key)) or "none"
         raise EmozslError(f"{path}: no vector for '{word}' (close matches: {hint})")

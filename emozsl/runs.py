@@ -115,9 +115,10 @@ class RunDir:
     # ------------------------------------------------------------ life
     @classmethod
     def create(cls, root: str | Path, name: str, exact: bool = False) -> RunDir:
-        """A new, empty run in ROOT/.partial/. `exact`: the finished run will be ROOT/NAME, and
-        the name is claimed (RunBusy if a live process holds it, RunFinished if it is done); otherwise it will be ROOT/NAME,
-        or NAME_2, NAME_3, ... if that is taken (an existing run is never overwritten)."""
+        """A new, empty run in ROOT/.partial/. `exact`: the finished run will be ROOT/NAME, and the
+        name is claimed (RunBusy while a live process holds it, RunFinished once it is done);
+        otherwise it will be ROOT/NAME, or NAME_2, NAME_3, ... if that is taken (an existing run
+        is never overwritten)."""
         root = Path(root)
         partial = root / PARTIAL
         try:
@@ -204,9 +205,19 @@ class RunDir:
         _format(stored, where)
         fields = {f.name for f in dataclasses.fields(RunMetadata)}
         try:
-            return RunMetadata(**{k: v for k, v in stored.items() if k in fields})
+            metadata = RunMetadata(**{k: v for k, v in stored.items() if k in fields})
         except TypeError as exc:
             raise EmozslError(f"{where}: not an emozsl run's metadata ({exc})") from None
+        emotions = metadata.emotions
+        if not (isinstance(emotions, list) and all(isinstance(e, str) for e in emotions)
+                and set(metadata.train_emotions) <= set(emotions) and set(metadata.unseen) <= set(emotions)):
+            raise EmozslError(f"{where}: emotions, train_emotions and unseen must be lists of the run's emotions")
+        if not (isinstance(metadata.input_dims, dict) and all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in metadata.input_dims.values())):
+            raise EmozslError(f"{where}: input_dims must map each modality to a positive size")
+        if not isinstance(metadata.embeddings, dict) or not {"path", "sha256"} <= set(metadata.embeddings):
+            raise EmozslError(f"{where}: embeddings must record the file's path and sha256")
+        return metadata
 
     def append_metrics(self, record: dict) -> None:
         """One epoch's line; a line is appended whole or, on a failed write, the run stops."""

@@ -74,6 +74,8 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     emotion the main data lacks: its positives are appended (zsl: test only; fsl: a few in train
     and valid too) as a new label column."""
     check_choice("protocol", protocol, PROTOCOLS)
+    if seed < 0:
+        raise FieldError("seed", seed, "must be at least 0")
     if shots is not None and shots < 1:
         raise FieldError("shots", shots, "must be at least 1")
     if not 0 <= fraction <= 1:

@@ -39,6 +39,7 @@ import torch
 from emozsl.config import RunConfig, check_folder_name
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_text, write_json
+from emozsl.models import REGISTRY
 from emozsl.runs import RunBusy, RunDir, RunFinished
 from emozsl.session import resolve_device
 from emozsl.train import train
@@ -89,6 +90,9 @@ def load_sweep(path: str | Path) -> Sweep:
     unknown = set(spec) - SWEEP_KEYS
     if unknown:
         raise EmozslError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (keys: {', '.join(sorted(SWEEP_KEYS))})")
+    for key in ("base", "models"):
+        if not isinstance(spec.get(key, {}), dict):
+            raise EmozslError(f"{path}: {key} must be a table ([{key}])")
     grid = spec.get("grid")
     if not isinstance(grid, dict) or not grid:
         raise EmozslError(f"{path}: [grid] is missing or empty; a sweep needs at least one grid key "
@@ -97,6 +101,10 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(values, list) or not values:
             raise EmozslError(f"{path}: grid.{key} must be a non-empty list")
     models = spec.get("models", {})
+    for model, overrides in models.items():
+        check_choice(f"{path}: models.{model}", model, list(REGISTRY))
+        if not isinstance(overrides, dict):
+            raise EmozslError(f"{path}: models.{model} must be a table of run fields")
     base = dict(spec.get("base", {}))
     for where, table in [("grid", grid), *((f"models.{m}", o) for m, o in models.items())]:
         for key in SWEEP_OWNED:

@@ -133,6 +133,18 @@ def sweep_grid_value_escapes_the_folder(tmp, w):
     return ["sweep", tmp / "s.toml"]
 
 
+@case("base must be a table ([base])")
+def sweep_base_that_is_not_a_table(tmp, w):
+    (tmp / "s.toml").write_text('base = 3\n[grid]\nseed = [0]\n')
+    return ["sweep", tmp / "s.toml"]
+
+
+@case("models.lf_lstmm=lf_lstmm: choose one of eea")
+def sweep_override_for_a_misspelled_backbone(tmp, w):
+    (tmp / "s.toml").write_text('[grid]\nseed = [0]\n[models.lf_lstmm]\nepochs = 3\n')
+    return ["sweep", tmp / "s.toml"]
+
+
 @case("[grid] is missing or empty")
 def sweep_without_grid(tmp, w):
     (tmp / "s.toml").write_text(f'[base]\ndata = "{w.data}"\n')
@@ -296,6 +308,21 @@ for case_name, (message, flags) in TRAIN_FLAG_CASES.items():
 @case("--option heads=3: must divide the width 64")
 def width_not_divisible_by_heads(tmp, w):
     return ["train", "--model", "transformer_lf", "--data", w.data, "--option", "heads=3"]
+
+
+@case("-k 0: must be at least 1")
+def zero_neighbours(tmp, w):
+    return ["embeddings", "neighbors", "sad", "-k", 0]
+
+
+@case("--seed -1: must be at least 0")
+def negative_split_seed(tmp, w):
+    return ["split", "--data", w.data, "--zsl", "fear", "--seed", -1, "--out", tmp / "m.json"]
+
+
+@case("--seed -1: must be at least 0", nothing_in="out")
+def negative_synth_seed(tmp, w):
+    return ["data", "synth", "--seed", -1, tmp / "out"]
 
 
 @case("c.json: batch_size=0: must be at least 1")
@@ -470,6 +497,22 @@ def truncated_checkpoint(tmp, w):
 def results_from_a_newer_emozsl(tmp, w):
     run = w.run_copy(tmp, "results.json", lambda r: r.update(format=99))
     return ["report", run]
+
+
+@case("input_dims must map each modality to a positive size")
+def metadata_with_a_negative_size(tmp, w):
+    run = w.run_copy(tmp, "metadata.json", lambda m: m["input_dims"].update(audio=-74))
+    return ["report", run, "--out", tmp / "report"]
+
+
+@case("attributes emotions and neg_inf_replaced must hold JSON")
+def safe_copy_with_broken_attributes(tmp, w):
+    from emozsl.data import load_dataset, write_safe_h5
+
+    file = write_safe_h5(load_dataset(mosei(tmp)), tmp / "safe.h5")
+    with h5py.File(file, "a") as h5:
+        h5.attrs["emotions"] = "anger, fear"
+    return ["data", "info", file]
 
 
 @case("results.json: not valid JSON")

@@ -224,3 +224,22 @@ def test_a_run_written_by_emozsl_0_1_0_still_loads(finished_run, tmp_path):
     assert loaded.selection_metric == "wacc" and loaded.test.rows()[0]["auc"] != loaded.test.rows()[0]["auc"]  # NaN
     result = CliRunner().invoke(main, ["-q", "eval", str(old), "--device", "cpu"])
     assert result.exit_code == 0 and "unseen average" in result.output
+
+
+def test_two_processes_on_one_seed_group_share_it(synth_mosei_dir, tmp_path):
+    """While another process holds seed 1, a second `--seeds 2` trains seed 0 and says what is left;
+    run again once seed 1 is free, it trains only seed 1 and writes the summary."""
+    from emozsl.crossval import _group_folder, repeated_runs
+
+    config = RunConfig(data=str(synth_mosei_dir), protocol="zsl", target="fear", epochs=1, model_options=TINY,
+                       runs_dir=str(tmp_path), device="cpu")
+    group = _group_folder(config, "2seeds")
+    other = RunDir.create(group, "seed1", exact=True)  # the other process, mid-training
+    with pytest.raises(EmozslError, match="seed1 still being trained by another process"):
+        repeated_runs(config, seeds=2)
+    assert RunDir(group / "seed0").is_finished() and not (group / "summary.json").exists()
+    stamp = os.stat(group / "seed0" / "results.json").st_mtime_ns
+    other.abandon()
+    folder, summary = repeated_runs(config, seeds=2)
+    assert folder == group and summary["runs"] == ["seed0", "seed1"]
+    assert os.stat(group / "seed0" / "results.json").st_mtime_ns == stamp

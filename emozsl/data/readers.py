@@ -234,7 +234,12 @@ def read_safe_h5(file: Path) -> MultimodalDataset:
         if h5.attrs["emozsl_format"] != SAFE_FORMAT_VERSION:
             raise EmozslError(f"{file}: emozsl data format {h5.attrs['emozsl_format']}, this emozsl reads "
                               f"format {SAFE_FORMAT_VERSION} (convert the source again with `emozsl data convert`)")
-        emotions = json.loads(h5.attrs["emotions"])
+        try:
+            emotions, neg_inf_replaced = json.loads(h5.attrs["emotions"]), json.loads(h5.attrs["neg_inf_replaced"])
+        except (TypeError, json.JSONDecodeError):
+            raise EmozslError(f"{file}: attributes emotions and neg_inf_replaced must hold JSON") from None
+        if not isinstance(emotions, list) or not all(isinstance(e, str) for e in emotions):
+            raise EmozslError(f"{file}: attribute emotions must be a JSON list of names")
         splits = {}
         for split in SPLITS:
             if split not in h5:
@@ -249,5 +254,4 @@ def read_safe_h5(file: Path) -> MultimodalDataset:
             ids = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in _h5_array(group, "ids", where)])
             check_same_n({**features, "labels": labels, "ids": ids, **modality_labels}, f"{file} ({split} split)")
             splits[split] = SplitData(features, labels, ids, modality_labels)
-        return MultimodalDataset(str(h5.attrs["name"]), emotions, splits, str(h5.attrs["source"]),
-                                 json.loads(h5.attrs["neg_inf_replaced"]))
+        return MultimodalDataset(str(h5.attrs["name"]), emotions, splits, str(h5.attrs["source"]), neg_inf_replaced)

@@ -208,6 +208,8 @@ def write_synth(fmt: str, out: str | Path, size: str = "small", seed: int = 0,
     """Generate and write a data set; returns the paths a user passes to `--data` / `--extra`."""
     if size not in MOSEI_SIZES:
         raise FieldError("size", size, f"choose one of {', '.join(MOSEI_SIZES)}")
+    if seed < 0:
+        raise FieldError("seed", seed, "must be at least 0")
     out = Path(out)
     if fmt == "mosei":
         written = [write_mosei_folder(synth_mosei(size, seed, embeddings), out)]
