@@ -20,7 +20,7 @@ log = logging.getLogger("emozsl")
 # Library fields whose command-line parameter has another name; `target` is set by --zsl or --fsl.
 PARAMETER_OF_FIELD = {"data": ("data_path",), "split": ("split_file",), "model_options": ("options",),
                       "emotion_words": ("words",), "embeddings": ("embeddings_file",), "target": ("zsl", "fsl"),
-                      "format": ("fmt",), "models": ("models",)}
+                      "format": ("fmt",)}
 
 
 def flag_message(ctx: click.Context, exc: FieldError) -> str:
@@ -40,6 +40,9 @@ class UsageLine(click.ClickException):
     """A command-line usage error, said in one line like every other error (exit status 2)."""
     exit_code = 2
 
+    def __init__(self, ctx: click.Context, exc: click.UsageError):
+        super().__init__(f"{exc.format_message()} (see '{ctx.command_path} --help')")
+
 
 class OneLineUsage:
     """Mixin: click's usage errors (a bad flag value, an unknown option or command) in one line."""
@@ -50,8 +53,7 @@ class OneLineUsage:
         except click.exceptions.NoArgsIsHelpError:
             raise
         except click.UsageError as exc:
-            command = ctx.command_path
-            raise UsageLine(f"{exc.format_message()} (see '{command} --help')") from None
+            raise UsageLine(ctx, exc) from None
 
 
 class EmozslCommand(OneLineUsage, click.Command):
@@ -77,7 +79,7 @@ class EmozslGroup(OneLineUsage, click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
-            raise UsageLine(f"{exc.format_message()} (see '{ctx.command_path} --help')") from None
+            raise UsageLine(ctx, exc) from None
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -278,8 +280,8 @@ def train_command(config_file, data_path, split_file, zsl, fsl, modalities, opti
     from emozsl.reports import train_and_report
 
     modality_list = [m.strip() for m in modalities.split(",") if m.strip()] if modalities else None
-    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, data=data_path, split=split_file, zsl=zsl, fsl=fsl,
-                                modalities=modality_list, model_options=_pairs(options, "--option"),
+    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, data=data_path, split=split_file, zsl=zsl,
+                                fsl=fsl, modalities=modality_list, model_options=_pairs(options, "--option"),
                                 emotion_words=_pairs(words, "--word"), embeddings=embeddings_file, **overrides))
 
 

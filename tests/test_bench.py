@@ -31,6 +31,7 @@ def test_bench_prints_a_table_and_writes_json(synth_mosei_dir, tmp_path):
     assert row["epoch_seconds"] == pytest.approx(row["train_seconds"] + row["eval_seconds"])
 
 
+@pytest.mark.slow
 def test_dataloader_comparison_script_reports_a_ratio(synth_mosei_dir):
     env = {**os.environ, "EMOZSL_BENCH_DATA": str(synth_mosei_dir)}
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "resident_vs_dataloader.py"),

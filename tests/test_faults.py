@@ -111,6 +111,7 @@ def test_a_run_whose_last_file_fails_is_not_finished(synth_mosei_dir, tmp_path, 
     assert find_runs(tmp_path) == [] and not any((tmp_path / ".partial").iterdir())
 
 
+@pytest.mark.slow
 def test_killed_run_never_looks_finished_and_the_next_run_clears_it(synth_mosei_dir, tmp_path):
     runs = tmp_path / "runs"
     process = emozsl("train", "--data", synth_mosei_dir, "--zsl", "fear", "--epochs", 30, "--device", "cpu",
@@ -129,6 +130,7 @@ def test_killed_run_never_looks_finished_and_the_next_run_clears_it(synth_mosei_
     assert not any((runs / ".partial").iterdir())
 
 
+@pytest.mark.slow
 def test_seeds_resume_after_a_kill_and_are_never_retrained(synth_mosei_dir, tmp_path):
     args = ["train", "--data", synth_mosei_dir, "--zsl", "fear", "--epochs", 2, "--device", "cpu", *TINY_OPTIONS,
             "--runs-dir", tmp_path, "--seeds", 3]
@@ -179,6 +181,7 @@ def test_an_exact_name_is_claimed_by_one_process_at_a_time(tmp_path):
     assert not any((tmp_path / ".partial").iterdir())
 
 
+@pytest.mark.slow
 def test_two_sweeps_on_one_folder_share_the_trials_without_corrupting_any(synth_mosei_dir, tmp_path):
     folder = tmp_path / "sweep"
     path = tmp_path / "sweep.toml"

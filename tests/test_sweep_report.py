@@ -75,6 +75,7 @@ def test_bad_sweep_files_are_named_errors(tmp_path, text, message):
         load_sweep(path)
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path, synth_mosei_dir):
     path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger", "fear", "sad"]\nseed = [0]',
                       extra="")
@@ -102,6 +103,7 @@ def test_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path, synth_mo
     assert run_sweep(path)[1] == {"trials": 3, "skipped": 3, "done": 0, "busy": 0}
 
 
+@pytest.mark.slow
 def test_process_executor_runs_trials_in_workers(tmp_path, synth_mosei_dir):
     path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger"]\nseed = [0, 1]', executor="process")
     folder, counts = run_sweep(path)
