@@ -186,6 +186,10 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
     for trial in sweep.trials:
         config = trial_config(sweep.folder, trial)
         resolve_device(config.device)  # a device this machine lacks stops the sweep before any trial
+        for field in ("data", "extra", "split", "embeddings"):  # so does a path that is not there
+            value = getattr(config, field)
+            if value is not None and not Path(value).exists():
+                raise FieldError(field, value, "no such file or folder", f"{path} trial {trial.id}")
         run = RunDir(sweep.folder / trial.id)
         if run.is_finished():
             _check_finished_trial(run, config)

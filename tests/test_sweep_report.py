@@ -103,6 +103,13 @@ def test_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path, synth_mo
     assert run_sweep(path)[1] == {"trials": 3, "skipped": 3, "done": 0, "busy": 0}
 
 
+def test_a_missing_path_in_any_trial_stops_the_sweep_before_the_first(tmp_path, synth_mosei_dir):
+    path = sweep_file(tmp_path, synth_mosei_dir, f'data = ["{synth_mosei_dir}", "{tmp_path / "gone"}"]')
+    with pytest.raises(EmozslError, match="trial data-.*gone: data=.*gone: no such file or folder"):
+        run_sweep(path)
+    assert not (tmp_path / "sweep").exists()
+
+
 @pytest.mark.slow
 def test_process_executor_runs_trials_in_workers(tmp_path, synth_mosei_dir):
     path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger"]\nseed = [0, 1]', executor="process")
