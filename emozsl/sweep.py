@@ -27,11 +27,11 @@ resumes with nothing lost or duplicated, and two sweeps on one folder share the 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import multiprocessing
 import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -50,16 +50,16 @@ SWEEP_OWNED = ("runs_dir", "name")  # set by the sweep for every trial
 # Fields a finished trial may differ in and still be this sweep's trial (where it ran, not what).
 WHERE_FIELDS = ("runs_dir", "name", "device")
 SWEEP_FILE = "sweep.json"
-OUTCOMES = ("done", "skipped", "busy")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Trial:
     id: str
-    config: dict
+    config: dict  # as the sweep file gives it (base + grid point + backbone overrides)
+    run_config: RunConfig  # checked, with the sweep's folder and the trial's name
 
 
-@dataclass
+@dataclasses.dataclass
 class Sweep:
     name: str
     folder: Path
@@ -131,17 +131,12 @@ def load_sweep(path: str | Path) -> Sweep:
             check_folder_name("trial name", trial_id)
         except FieldError as exc:
             raise exc.located(f"{path}: grid values {point}") from None
-        RunConfig.from_dict({**config, "runs_dir": str(folder), "name": trial_id}, where)  # every field, now
-        trials.append(Trial(trial_id, config))
+        run_config = RunConfig.from_dict({**config, "runs_dir": str(folder), "name": trial_id}, where)  # every field, now
+        trials.append(Trial(trial_id, config, run_config))
     ids = [t.id for t in trials]
     if len(set(ids)) != len(ids):
         raise EmozslError(f"{path}: grid values give duplicate trial names")
     return Sweep(name, folder, executor, workers, trials)
-
-
-def trial_config(folder: str | Path, trial: Trial, device: str | None = None) -> RunConfig:
-    return RunConfig.from_dict({**trial.config, "runs_dir": str(folder), "name": trial.id,
-                                **({"device": device} if device else {})}, trial.id)
 
 
 def _check_finished_trial(run: RunDir, expected: RunConfig) -> None:
@@ -154,11 +149,10 @@ def _check_finished_trial(run: RunDir, expected: RunConfig) -> None:
                           f"{wanted[key]!r}); give the sweep another name, or move that trial away")
 
 
-def run_trial(folder: str, trial: Trial, device: str | None = None, trust_pickle: bool = False) -> str:
+def run_trial(trial: Trial, device: str | None = None, trust_pickle: bool = False) -> str:
     """Train one trial unless it is finished ('skipped') or another process is training it ('busy')."""
-    config = trial_config(folder, trial, device)
-    final = RunDir(Path(folder) / trial.id)
-    if final.is_finished():
+    config = dataclasses.replace(trial.run_config, device=device) if device else trial.run_config
+    if RunDir(Path(config.runs_dir) / trial.id).is_finished():
         return "skipped"
     try:
         train(config, trust_pickle, exact_name=True)
@@ -184,7 +178,7 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
     workers = workers or sweep.workers
     pending = []
     for trial in sweep.trials:
-        config = trial_config(sweep.folder, trial)
+        config = trial.run_config
         resolve_device(config.device)  # a device this machine lacks stops the sweep before any trial
         for field in ("data", "extra", "split", "embeddings"):  # so does a path that is not there
             value = getattr(config, field)
@@ -199,12 +193,12 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
                                            "trials": {t.id: t.config for t in sweep.trials}})
     counts = {"trials": len(sweep.trials), "skipped": len(sweep.trials) - len(pending), "done": 0, "busy": 0}
     if executor == "local":
-        outcomes = [run_trial(str(sweep.folder), t, trust_pickle=trust_pickle) for t in pending]
+        outcomes = [run_trial(t, trust_pickle=trust_pickle) for t in pending]
     elif executor == "process":
         devices = _devices(workers)
         # spawn: a fresh interpreter per worker, safe with CUDA
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_trial, str(sweep.folder), t, devices[i % workers], trust_pickle)
+            futures = [pool.submit(run_trial, t, devices[i % workers], trust_pickle)
                        for i, t in enumerate(pending)]
             outcomes = [f.result() for f in futures]
     else:
@@ -222,4 +216,4 @@ def _run_with_ray(sweep: Sweep, pending: list[Trial], trust_pickle: bool) -> lis
     ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
     gpus = 1 / max(1, sweep.workers) if torch.cuda.is_available() else 0  # workers share a GPU
     remote = ray.remote(num_gpus=gpus)(run_trial)
-    return ray.get([remote.remote(str(sweep.folder), t, None, trust_pickle) for t in pending])
+    return ray.get([remote.remote(t, None, trust_pickle) for t in pending])
