@@ -18,6 +18,7 @@ import torch
 from emozsl import __version__
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
+from emozsl.errors import first_line
 from emozsl.fileio import write_json
 from emozsl.scoring import predict_logits, score
 from emozsl.session import Session, build_session
@@ -91,9 +92,9 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
                 torch.cuda.reset_peak_memory_stats(torch_device)
             times = time_resident_epoch(session)
         except Exception as exc:  # one backbone's failure (an error, out of memory) is reported, not fatal
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            log.warning("bench %s failed: %s: %s", config.model, type(exc).__name__, message)
-            rows.append({"model": config.model, "error": f"{type(exc).__name__}: {message}"})
+            error = f"{type(exc).__name__}: {first_line(exc)}"
+            log.warning("bench %s failed: %s", config.model, error)
+            rows.append({"model": config.model, "error": error})
             continue
         rows.append({"model": config.model, "parameters": sum(p.numel() for p in session.model.parameters()),
                      "train_samples_per_s": n["train"] / times["train_seconds"],

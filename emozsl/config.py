@@ -18,11 +18,11 @@ from emozsl.data import MODALITIES, default_data_path
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json
 from emozsl.metrics import METRICS
-from emozsl.models import EMOTION_MAPS, HEADS, SIMILARITIES, REGISTRY
+from emozsl.models import EMOTION_MAPS, HEADS, REGISTRY, SIMILARITIES
+from emozsl.numeric import FLOAT32_MAX
 from emozsl.splits import PROTOCOLS, load_manifest, protocol_from_options
 
 PRECISIONS = ("fp32", "bf16")
-FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32: a number beyond it cannot be trained with
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 TRUST_FIELD = "trust_pickle"  # a field of configs written by emozsl 0.1.0
 TRUST_REFUSAL = ("pickle trust comes only from the command line, never from a file; remove the field "
@@ -119,7 +119,9 @@ class RunConfig:
                 raise FieldError("fold", self.fold, f"must be within 0..{self.folds - 1}")
             if self.split:
                 raise FieldError("split", self.split, "cross-validation makes its own splits: drop the split")
-        from emozsl.models.build import check_model  # imports torch: configs are checked where models run
+        from emozsl.models.build import (
+            check_model,  # imports torch: configs are checked where models run
+        )
 
         self.model_options = check_model(self.model, self.modalities, self.model_options, self.head_settings())
 

@@ -19,7 +19,13 @@ from emozsl.config import RunConfig
 from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import dumps_json, read_json, write_error, write_json
 from emozsl.metrics import METRICS
-from emozsl.runs import RunBusy, RunDir, RunFinished, default_run_name, is_finished_folder
+from emozsl.runs import (
+    RunBusy,
+    RunDir,
+    RunFinished,
+    default_run_name,
+    is_finished_folder,
+)
 from emozsl.train import train
 
 SUMMARY_FILE = "summary.json"

@@ -17,12 +17,12 @@ from gensim.models import KeyedVectors
 
 from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import read_json, read_text, replacing, write_json
+from emozsl.numeric import largest_beyond_float32
 
 # The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
 CHECKOUT_EMBEDDINGS = Path(__file__).resolve().parent.parent / "embeddings"
 SHIPPED_PACKAGE = "emozsl.shipped_embeddings"
 DEFAULT_FILE_NAME = "glove6b50d_emotions.txt"
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # Word lists. The dataset lists hold every word form the protocols and the original code use.
 PRESETS: dict[str, list[str]] = {
@@ -219,7 +219,7 @@ def check_vector(vector: np.ndarray, where: str) -> np.ndarray:
     vector = np.asarray(vector)
     if not np.isfinite(vector).all():
         raise EmozslError(f"{where} holds NaN or infinite values")
-    if np.abs(vector).max(initial=0) > FLOAT32_MAX:
+    if largest_beyond_float32(vector) is not None:
         raise EmozslError(f"{where} holds values outside float32's range")
     return vector.astype(np.float32)
 

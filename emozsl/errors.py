@@ -27,6 +27,13 @@ class FieldError(EmozslError):
         return FieldError, (self.field, self.value, self.reason, self.where)
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (libraries such as h5py write several), or its
+    type when it has no message."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def show(value) -> str:
     """A value as an error message shows it: plain words bare, anything else as Python writes it."""
     if isinstance(value, str) and value and not any(c.isspace() for c in value):

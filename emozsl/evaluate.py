@@ -12,8 +12,13 @@ from emozsl.embeddings import default_embeddings_path, file_sha256
 from emozsl.errors import EmozslError, FieldError
 from emozsl.runs import RunDir, RunMetadata
 from emozsl.scoring import EvalResult, predict_logits, score
-from emozsl.session import Session, build_session, emotion_model, prepare_task, word_vectors
-from emozsl.splits import load_manifest
+from emozsl.session import (
+    Session,
+    build_session,
+    emotion_model,
+    prepare_task,
+    word_vectors,
+)
 
 
 def run_embeddings(config_embeddings: str | None, metadata: RunMetadata) -> Path:
@@ -37,7 +42,7 @@ def load_run(run: RunDir, data: str | None = None, device: str = "cpu", trust_pi
     config = run.read_config()
     config = dataclasses.replace(config, data=data or config.data, device=device, precision="fp32", compile=False)
     metadata = run.read_metadata()
-    task = prepare_task(config, trust_pickle, load_manifest(run.manifest_path), str(run.manifest_path))
+    task = prepare_task(config, trust_pickle, run.read_manifest(), str(run.manifest_path))
     session = build_session(config, task=task, embeddings=run_embeddings(config.embeddings, metadata))
     run.load_checkpoint(session.model)
     return session

@@ -15,14 +15,13 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, first_line
 
 TEMP_SUFFIX = ".tmp"
 
 
 def write_error(path: Path, exc: OSError) -> EmozslError:
-    reason = os.strerror(exc.errno) if exc.errno else str(exc).strip().splitlines()[0]
-    return EmozslError(f"{path}: cannot write ({reason})")
+    return EmozslError(f"{path}: cannot write ({os.strerror(exc.errno) if exc.errno else first_line(exc)})")
 
 
 @contextlib.contextmanager

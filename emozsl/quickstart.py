@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.data.synth import write_synth
 from emozsl.reports import report_training_result
-from emozsl.config import RunConfig
 from emozsl.splits import make_split, manifest_name, save_manifest
 from emozsl.train import train
 

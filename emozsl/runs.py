@@ -28,10 +28,18 @@ import torch
 
 from emozsl import __version__
 from emozsl.config import TRUST_FIELD, RunConfig
-from emozsl.errors import EmozslError
-from emozsl.fileio import Lock, dumps_json, read_json, write_bytes, write_error, write_json, write_text
+from emozsl.errors import EmozslError, first_line
+from emozsl.fileio import (
+    Lock,
+    dumps_json,
+    read_json,
+    write_bytes,
+    write_error,
+    write_json,
+    write_text,
+)
 from emozsl.scoring import EvalResult
-from emozsl.splits import dumps_manifest
+from emozsl.splits import dumps_manifest, load_manifest
 
 PARTIAL = ".partial"
 CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE = "config.json", "metrics.jsonl", "checkpoint.pt"
@@ -196,6 +204,9 @@ class RunDir:
     def write_manifest(self, manifest: dict) -> None:
         write_text(self.manifest_path, dumps_manifest(manifest))
 
+    def read_manifest(self) -> dict:
+        return load_manifest(self.manifest_path)
+
     def write_metadata(self, metadata: RunMetadata) -> None:
         write_json(self.path / METADATA_FILE, dataclasses.asdict(metadata))
 
@@ -303,8 +314,7 @@ def load_state(model: torch.nn.Module, path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise EmozslError(f"{path}: not a readable tensors-only checkpoint ({reason})") from None
+        raise EmozslError(f"{path}: not a readable tensors-only checkpoint ({first_line(exc)[:120]})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise EmozslError(f"{path}: not a checkpoint (expected a mapping of names to tensors)")
     expected = model.state_dict()

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from emozsl.cli import main
-from emozsl.errors import EmozslError
 from emozsl.config import RunConfig
+from emozsl.errors import EmozslError
 from emozsl.train import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from emozsl.errors import EmozslError
-from emozsl.models.build import build_model
 from emozsl.models import EMOTION_MAPS, SIMILARITIES
+from emozsl.models.build import build_model
 from emozsl.models.summary import REFERENCE_DIMS, parameter_count
 from tests.test_models import ALIGNED, DIMS, WORD_DIM, batch, emotions
 

@@ -6,9 +6,9 @@ import torch
 from click.testing import CliRunner
 
 from emozsl.cli import main
+from emozsl.config import RunConfig
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run
-from emozsl.config import RunConfig
 from emozsl.train import train
 
 FAST = {"audio_hidden": 24, "visual_hidden": 12, "layers": 1}

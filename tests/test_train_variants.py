@@ -7,12 +7,12 @@ import pytest
 from click.testing import CliRunner
 
 from emozsl.cli import main
+from emozsl.config import RunConfig
 from emozsl.crossval import SUMMARY_FILE, aggregate_results
 from emozsl.data import load_dataset
 from emozsl.data.synth import write_synth
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run
-from emozsl.config import RunConfig
 from emozsl.splits import fold_dataset
 from emozsl.train import train
 

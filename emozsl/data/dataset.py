@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emozsl.errors import EmozslError
+from emozsl.numeric import largest_beyond_float32
 
 MODALITIES = ("text", "audio", "visual")
 SPLITS = ("train", "valid", "test")
@@ -127,9 +128,6 @@ class MultimodalDataset:
         return out
 
 
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
 def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
                 allow_neg_inf: bool = False) -> tuple[np.ndarray, int]:
     """Validate one array read from `where` (file and field); return it as float32 with -inf
@@ -150,10 +148,9 @@ def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
         if np.isposinf(array).any() or not allow_neg_inf:
             raise EmozslError(f"{where}: holds infinite values")
         array = np.where(neg_inf, 0, array)
-    if array.dtype.kind == "f" and array.dtype.itemsize > 4 and array.size:
-        largest = max(abs(float(array.max())), abs(float(array.min())))
-        if largest > FLOAT32_MAX:
-            raise EmozslError(f"{where}: holds values outside float32's range (largest magnitude {largest:.3g})")
+    largest = largest_beyond_float32(array)
+    if largest is not None:
+        raise EmozslError(f"{where}: holds values outside float32's range (largest magnitude {largest:.3g})")
     return np.asarray(array, dtype=np.float32), 0 if neg_inf is None else int(neg_inf.sum())
 
 

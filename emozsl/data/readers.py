@@ -27,7 +27,7 @@ from emozsl.data.dataset import (
     check_array,
     check_same_n,
 )
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, first_line
 from emozsl.fileio import replacing
 
 MOSEI_EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
@@ -86,7 +86,7 @@ def _open_h5(file: Path):
         with h5py.File(file, "r") as h5:
             yield h5
     except OSError as exc:  # h5py reports unreadable files and failed reads as OSError
-        raise EmozslError(f"{file}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+        raise EmozslError(f"{file}: not a readable HDF5 file ({first_line(exc)})") from None
 
 
 def _h5_array(h5, key: str, where: str) -> np.ndarray:
