@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from emozsl.bench import bench_data_path, bench_task, time_resident_epoch
+from emozsl.bench import bench_data_path, bench_task, time_epoch
 from emozsl.config import RunConfig
 from emozsl.metrics import emotion_metrics
 from emozsl.models import REGISTRY
@@ -74,7 +74,7 @@ def main():
     task = bench_task(None, args.size)
     config = RunConfig(model=args.model, data=str(bench_data_path(args.size)), device=args.device,
                        batch_size=args.batch_size)
-    resident = time_resident_epoch(build_session(config, task=task))
+    resident = time_epoch(build_session(config, task=task))
     baseline_session = build_session(config, task=task)
     device = baseline_session.device
     warm_up = dataclasses.replace(task, splits={k: v.subset(np.arange(min(256, len(v)))) for k, v in task.splits.items()})

@@ -1,7 +1,9 @@
-"""`emozsl bench`: training and evaluation speed per backbone on MOSEI-size generated data.
+"""`emozsl bench`: training and evaluation speed per backbone on MOSEI-size generated data (raw-media
+backbones on the generated raw table).
 
 Each backbone trains one full epoch with the training loop itself (`train_epoch`: device-resident
-tensors, index batches) after a short warm-up, then scores valid and test the way training does
+tensors and index batches for features, the cache-reading DataLoader for raw media) after a short
+warm-up, then scores valid and test the way training does
 (logits accumulated on the device, every metric computed once, vectorised). Reported: train and
 eval samples per second and the time of one full epoch (train + valid + test evaluation)."""
 
@@ -20,6 +22,7 @@ from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.errors import first_line
 from emozsl.fileio import write_json
+from emozsl.models import get_backbone
 from emozsl.scoring import predict_logits, score
 from emozsl.session import Session, build_session
 from emozsl.splits import Task, apply_split, make_split
@@ -29,19 +32,25 @@ WARMUP_ROWS = 256
 log = logging.getLogger("emozsl")
 
 
-def bench_data_path(size: str) -> Path:
-    """Where the benchmark's generated data live ($EMOZSL_BENCH_DATA, else a cache folder)."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emozsl" / f"synth-mosei-{size}"
-    return Path(os.environ.get("EMOZSL_BENCH_DATA", default))
+def bench_data_path(size: str, kind: str = "features") -> Path:
+    """Where the benchmark's generated data live ($EMOZSL_BENCH_DATA, else a cache folder): MOSEI
+    features for feature backbones, the raw-media table for fe2e and mesm."""
+    name = f"synth-mosei-{size}" if kind == "features" else f"synth-raw-{size}"
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emozsl" / name
+    if "EMOZSL_BENCH_DATA" in os.environ:
+        return Path(os.environ["EMOZSL_BENCH_DATA"]) / ("" if kind == "features" else "raw")
+    return default
 
 
-def bench_task(data: str | None, size: str) -> Task:
-    """The supervised task on `data`, or on generated MOSEI data of `size` (made once, then reused)."""
-    path = Path(data) if data else bench_data_path(size)
-    if data is None and not (path / "ey_test.h5").exists():
+def bench_task(data: str | None, size: str, kind: str = "features") -> Task:
+    """The supervised task on `data`, or on generated data of `size` for backbones reading `kind`
+    (made once, then reused)."""
+    path = Path(data) if data else bench_data_path(size, kind)
+    marker = "ey_test.h5" if kind == "features" else "utterances.csv"
+    if data is None and not (path / marker).exists():
         from emozsl.data.synth import write_synth
 
-        write_synth("mosei", path, size=size, seed=0)
+        write_synth("mosei" if kind == "features" else "raw", path, size=size, seed=0)
     dataset = load_dataset(path)
     return apply_split(make_split(dataset, "supervised", None, 0), dataset)
 
@@ -51,16 +60,18 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_resident_epoch(session: Session) -> dict[str, float]:
-    """Seconds for one training epoch and for scoring valid and test, the way training does both."""
+def time_epoch(session: Session) -> dict[str, float]:
+    """Seconds for one training epoch and for scoring valid and test, the way training does both
+    (raw media are preprocessed, or found in the cache, before the clock starts)."""
     config, model, device = session.config, session.model, session.device
-    features, _ = session.tensors("train")
+    for split in ("valid", "test"):
+        session.inputs(split)
+    features, _ = session.inputs("train")
     targets = session.targets("train")
     loss_fn, optimizer, precision = session.loss_fn(), session.optimizer(), session.precision()
     generator = torch.Generator().manual_seed(0)
-    warm = {m: a[:WARMUP_ROWS] for m, a in features.items()}
-    train_epoch(model, warm, {s: t[:WARMUP_ROWS] for s, t in targets.items()}, session.train_vectors, loss_fn,
-                optimizer, config.batch_size, generator, config.clip, precision)
+    train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
+                config.clip, precision, max_rows=WARMUP_ROWS)
     _synchronize(device)
     start = time.perf_counter()
     train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
@@ -68,7 +79,7 @@ def time_resident_epoch(session: Session) -> dict[str, float]:
     _synchronize(device)
     trained = time.perf_counter()
     for split in ("valid", "test"):
-        split_features, labels = session.tensors(split)
+        split_features, labels = session.inputs(split)
         logits = predict_logits(model, split_features, session.train_vectors, precision=precision)
         score(logits, labels, session.task.train_emotions, [], config.threshold, split)
     _synchronize(device)
@@ -81,22 +92,27 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
     """Time every backbone in `models`; one that fails gets an error row, the others still run."""
     configs = [RunConfig(model=name, data=str(data or bench_data_path(size)), device=device, precision=precision,
                          batch_size=batch_size, compile=compile_model) for name in models]  # checked before any work
-    task = bench_task(data, size)
-    n = {split: len(part) for split, part in task.splits.items()}
+    tasks: dict[str, Task] = {}
     rows, torch_device = [], None
     for config in configs:
         try:
+            kind = get_backbone(config.model).inputs
+            if kind not in tasks:
+                tasks[kind] = bench_task(data, size, kind)
+            task = tasks[kind]
+            n = {split: len(part) for split, part in task.splits.items()}
             session = build_session(config, task=task)
             torch_device = session.device
             if torch_device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(torch_device)
-            times = time_resident_epoch(session)
+            times = time_epoch(session)
         except Exception as exc:  # one backbone's failure (an error, out of memory) is reported, not fatal
             error = f"{type(exc).__name__}: {first_line(exc)}"
             log.warning("bench %s failed: %s", config.model, error)
             rows.append({"model": config.model, "error": error})
             continue
-        rows.append({"model": config.model, "parameters": sum(p.numel() for p in session.model.parameters()),
+        rows.append({"model": config.model, "data": kind, "samples": n,
+                     "parameters": sum(p.numel() for p in session.model.parameters()),
                      "train_samples_per_s": n["train"] / times["train_seconds"],
                      "eval_samples_per_s": (n["valid"] + n["test"]) / times["eval_seconds"],
                      "epoch_seconds": times["train_seconds"] + times["eval_seconds"], **times,
@@ -106,21 +122,24 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
     result = {"emozsl": __version__, "torch": torch.__version__, "device": str(torch_device or device),
               "device_name": torch.cuda.get_device_name(torch_device) if on_cuda else platform.processor() or platform.machine(),
               "threads": torch.get_num_threads(), "precision": precision, "compile": compile_model,
-              "batch_size": batch_size, "samples": n, "results": rows}
+              "batch_size": batch_size, "results": rows}
     if out:
         write_json(Path(out), result)
     return result
 
 
 def format_bench(result: dict) -> str:
-    samples = result["samples"]
+    peak = any("peak_gpu_mb" in r for r in result["results"])
     lines = [(f"{result['device']} ({result['device_name']}, {result['threads']} threads), {result['precision']}, "
-              f"batch {result['batch_size']}, train/valid/test {samples['train']}/{samples['valid']}/{samples['test']}"),
-             f"{'model':<16}{'parameters':>12}{'train samples/s':>17}{'eval samples/s':>16}{'epoch s':>10}"]
+              f"batch {result['batch_size']}"),
+             (f"{'model':<16}{'parameters':>12}{'train/valid/test':>18}{'train samples/s':>17}{'eval samples/s':>16}"
+              f"{'epoch s':>10}" + (f"{'peak GPU MB':>13}" if peak else ""))]
     for r in result["results"]:
         if "error" in r:
             lines.append(f"{r['model']:<16}failed: {r['error']}")
             continue
-        lines.append(f"{r['model']:<16}{r['parameters']:>12,}{r['train_samples_per_s']:>17.0f}"
-                     f"{r['eval_samples_per_s']:>16.0f}{r['epoch_seconds']:>10.2f}")
+        samples = "/".join(str(r["samples"][s]) for s in ("train", "valid", "test"))
+        lines.append(f"{r['model']:<16}{r['parameters']:>12,}{samples:>18}{r['train_samples_per_s']:>17.1f}"
+                     f"{r['eval_samples_per_s']:>16.1f}{r['epoch_seconds']:>10.2f}"
+                     + (f"{r['peak_gpu_mb']:>13.0f}" if "peak_gpu_mb" in r else ""))
     return "\n".join(lines)

@@ -127,8 +127,9 @@ def data():
 
 @data.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["mosei", "iemocap", "cherma"]), default="mosei", show_default=True,
-              help="cherma: per-utterance .npy files with uni-modal labels.")
+@click.option("--format", "fmt", type=click.Choice(["mosei", "iemocap", "cherma", "raw"]), default="mosei",
+              show_default=True, help="cherma: per-utterance .npy files with uni-modal labels; raw: wav files, face "
+              "frames and transcripts in the pickle-free table layout (for fe2e and mesm).")
 @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True,
               help="full: the real split sizes.")
 @click.option("--seed", default=0, show_default=True)
@@ -162,10 +163,19 @@ def data_info(path, trust_pickle, as_json):
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
 def data_convert(source, out, trust_pickle):
-    """Write a safe HDF5 copy of SOURCE that loads without trusting any pickle."""
+    """Write a copy of SOURCE that loads without trusting any pickle: an HDF5 file of features, or
+    for raw media (the MESM layout) a table (OUT.csv) pointing at the same media files."""
     from emozsl.data import load_dataset, write_safe_h5
 
-    click.echo(f"wrote {write_safe_h5(load_dataset(source, trust_pickle), out)}")
+    dataset = load_dataset(source, trust_pickle)
+    if dataset.kind == "raw":
+        from emozsl.data.raw import write_raw_table
+
+        if not out.endswith(".csv"):
+            raise click.BadParameter(f"{out}: raw media convert to a table: name it .csv", param_hint="OUT")
+        click.echo(f"wrote {write_raw_table(dataset, out)}")
+        return
+    click.echo(f"wrote {write_safe_h5(dataset, out)}")
 
 
 # ---------------------------------------------------------------- embeddings
@@ -352,8 +362,16 @@ def bench_command(models, all_models, device, data_path, size, batch_size, preci
 
 
 @main.command("models")
-def models_command():
+@click.option("--flops", is_flag=True, help="Instead: GFLOPs of MESM's feature extraction against top_p (and FE2E's).")
+@click.option("--seconds", type=float, default=5.0, show_default=True, help="--flops: the utterance's length.")
+@click.option("--option", "options", multiple=True, help="--flops: model option KEY=VALUE (e.g. width=64, the paper's).")
+def models_command(flops, seconds, options):
     """The registered backbones with their parameter counts at default sizes."""
+    if flops:
+        from emozsl.models.flops import flops_table
+
+        click.echo(flops_table(seconds, _pairs(options, "--option")))
+        return
     from emozsl.models.summary import models_table
 
     click.echo(models_table())

@@ -51,7 +51,7 @@ class RunConfig:
     modalities: list = field(default_factory=lambda: list(MODALITIES))
     embeddings: str | None = None  # None: the shipped file
     emotion_words: dict = field(default_factory=dict)  # emotion -> word form (excited -> exciting)
-    epochs: int = 100
+    epochs: int | None = None  # None: the backbone's default (100; 20 for the end-to-end raw-media ones)
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -65,6 +65,7 @@ class RunConfig:
     device: str = "auto"
     precision: str = "fp32"  # or "bf16": autocast on CUDA
     compile: bool = False  # torch.compile the backbone
+    loader_workers: int | None = None  # raw media: DataLoader workers reading the cache; None: 0 on CPU, 4 on CUDA
     runs_dir: str = "runs"
     name: str | None = None
 
@@ -72,6 +73,9 @@ class RunConfig:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
+        check_choice("model", self.model, list(REGISTRY))
+        if self.epochs is None:
+            self.epochs = REGISTRY[self.model].epochs
         for name in ("epochs", "batch_size", "early_stop"):
             _check_range(name, getattr(self, name), 1)
         for name in ("seed", "split_seed", "scheduler_patience"):
@@ -84,9 +88,10 @@ class RunConfig:
         _check_number("fraction", self.fraction, "must be within [0, 1]", lambda v: 0 <= v <= 1)
         if self.shots is not None:
             _check_range("shots", self.shots, 1)
+        if self.loader_workers is not None:
+            _check_range("loader_workers", self.loader_workers, 0)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("protocol", self.protocol, PROTOCOLS)
-        check_choice("model", self.model, list(REGISTRY))
         check_choice("head", self.head, HEADS)
         check_choice("similarity", self.similarity, SIMILARITIES)
         check_choice("emotion_map", self.emotion_map, EMOTION_MAPS)

@@ -70,6 +70,6 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     if unknown:
         raise FieldError("emotions", ",".join(unknown), f"not labelled in this data (choices: {', '.join(task.emotions)})")
     columns = [task.emotions.index(e) for e in emotions]
-    features, labels = session.tensors(split, trained_only=False)
+    features, labels = session.inputs(split, trained_only=False)
     logits = predict_logits(session.model, features, session.vectors[columns])
     return score(logits, labels[:, columns], emotions, task.unseen, session.config.threshold, split)

@@ -1,4 +1,4 @@
-"""Scoring a split: its tensors on a device, a model's logits, and the per-emotion result. Shared
+"""Scoring a split: a model's logits over its inputs, and the per-emotion result. Shared
 by training (validation each epoch, test at the end), evaluation and the benchmark."""
 
 from __future__ import annotations
@@ -9,10 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from emozsl.data import SplitData
 from emozsl.metrics import METRICS, emotion_metrics, group_summary
-
-EVAL_BATCH = 1024
 
 
 @dataclass
@@ -45,21 +42,17 @@ class EvalResult:
         return cls(list(stored["emotions"]), list(stored["unseen"]), per_emotion, stored["split"])
 
 
-def split_tensors(split: SplitData, device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    features = {m: torch.from_numpy(a).to(device) for m, a in split.features.items()}
-    return features, torch.from_numpy(split.presence.astype(np.float32)).to(device)
-
-
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, features: dict[str, torch.Tensor], vectors: torch.Tensor,
-                   batch_size: int = EVAL_BATCH, precision=None) -> torch.Tensor:
-    """Logits (N, K) in fp32, computed in batches (under `precision`, an autocast context) and
-    kept on the features' device: metrics are computed once, from all of them."""
+def predict_logits(model: torch.nn.Module, inputs, vectors: torch.Tensor, precision=None) -> torch.Tensor:
+    """Logits (N, K) in fp32 of every row of `inputs` (batches.ResidentInputs or StreamedInputs),
+    computed in batches (under `precision`, an autocast context) and kept on the device: metrics
+    are computed once, from all of them."""
     model.eval()
-    n = len(next(iter(features.values())))
+    out = torch.zeros(len(inputs), len(vectors), device=vectors.device)
     with precision or contextlib.nullcontext():
-        return torch.cat([model({m: a[i:i + batch_size] for m, a in features.items()}, vectors).float()
-                          for i in range(0, n, batch_size)])
+        for batch, rows in inputs.batches(inputs.eval_batch):
+            out[rows] = model(batch, vectors).float()
+    return out
 
 
 def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unseen: list[str],

@@ -4,20 +4,29 @@ from the config alone the loss, the targets of every output, the optimizer and t
 
 from __future__ import annotations
 
+import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from emozsl.batches import ResidentInputs, StreamedInputs
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
+from emozsl.data.media import MediaSettings
+from emozsl.data.media_cache import PreparedSplit, prepare_split
 from emozsl.embeddings import default_embeddings_path, emotion_vectors, load_embeddings
 from emozsl.errors import EmozslError, FieldError
+from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
-from emozsl.scoring import split_tensors
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
+
+INPUT_KINDS = {"raw": "raw media", "features": "pre-extracted features"}
+FINE_TUNE_LR_SCALE = 0.1  # the paper's rate for a pretrained text encoder
+CUDA_LOADER_WORKERS = 4
+log = logging.getLogger("emozsl")
 
 
 def seed_everything(seed: int) -> None:
@@ -83,6 +92,7 @@ class Session:
     embeddings: Path  # the word-vector file the emotion vectors came from
     vectors: torch.Tensor  # (K, word_dim) of task.emotions, on the device
     model: torch.nn.Module
+    _prepared: dict[str, PreparedSplit] = field(default_factory=dict)
 
     @property
     def trained_columns(self) -> list[int]:
@@ -95,10 +105,31 @@ class Session:
     def precision(self):
         return autocast(self.device, self.config.precision)
 
-    def tensors(self, split: str, trained_only: bool = True) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """A split's features and labels on the device; labels of the trained emotions only, or all."""
-        features, labels = split_tensors(self.task.splits[split], self.device)
-        return features, labels[:, self.trained_columns] if trained_only else labels
+    def inputs(self, split: str, trained_only: bool = True) -> tuple[ResidentInputs | StreamedInputs, torch.Tensor]:
+        """A split's inputs (batches.py) and its labels on the device; labels of the trained emotions
+        only, or all. Raw media are preprocessed (or found in the cache) on first use."""
+        part = self.task.splits[split]
+        labels = torch.from_numpy(part.presence.astype(np.float32)).to(self.device)
+        if self.task.kind == "raw":
+            backbone = self.model.backbone
+            workers = self.config.loader_workers
+            if workers is None:  # on a CPU the workers would take cores from the model
+                workers = CUDA_LOADER_WORKERS if self.device.type == "cuda" else 0
+            inputs = StreamedInputs(self.prepared(split), self.device, backbone.pad_id, workers)
+        else:
+            inputs = ResidentInputs(part, self.device)
+        return inputs, labels[:, self.trained_columns] if trained_only else labels
+
+    def prepared(self, split: str) -> PreparedSplit:
+        """A raw split's cache entries and token ids, made once per session (the media settings and
+        the tokenizer are the model's)."""
+        if split not in self._prepared:
+            backbone = self.model.backbone
+            self._prepared[split] = prepare_split(self.task.splits[split], MediaSettings(**backbone.media_settings()),
+                                                  backbone.tokenize, split)
+            report = {k: v for k, v in self._prepared[split].report.items() if v}
+            log.info("%s media: %s", split, ", ".join(f"{k} {v}" for k, v in report.items()))
+        return self._prepared[split]
 
     def targets(self, split: str = "train") -> dict[str, torch.Tensor]:
         """Each output's targets: the prediction learns the shared label; an auxiliary space (LFMIM's
@@ -122,7 +153,13 @@ class Session:
         return torch.nn.BCEWithLogitsLoss(pos_weight=weights)
 
     def optimizer(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        """Adam; a pretrained part a backbone fine-tunes (FE2E/MESM's text model) learns at lr/10."""
+        slow = {id(p) for p in getattr(self.model.backbone, "fine_tuned_parameters", list)()}
+        groups = [{"params": [p for p in self.model.parameters() if id(p) not in slow]}]
+        if slow:
+            groups.append({"params": [p for p in self.model.parameters() if id(p) in slow],
+                           "lr": self.config.lr * FINE_TUNE_LR_SCALE})
+        return torch.optim.Adam(groups, lr=self.config.lr, weight_decay=self.config.weight_decay)
 
     def scheduler(self, optimizer: torch.optim.Optimizer):
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.config.scheduler_factor,
@@ -137,6 +174,11 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     device = resolve_device(config.device)
     autocast(device, config.precision)  # bf16 without CUDA fails here, before any work
     task = task or prepare_task(config, trust_pickle)
+    wanted = get_backbone(config.model).inputs
+    if task.kind != wanted:
+        suited = ", ".join(b.name for b in REGISTRY.values() if b.inputs == task.kind)
+        raise FieldError("model", config.model, f"reads {INPUT_KINDS[wanted]}, but {config.data} holds "
+                         f"{INPUT_KINDS[task.kind]} (models for it: {suited})")
     if config.head == "linear" and task.unseen:
         raise FieldError("head", "linear", f"cannot score the unseen emotion(s) {', '.join(task.unseen)}: a plain "
                          "classifier has no zero-shot route; use head=embedding")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
+from emozsl.data.raw import MediaColumn
 from emozsl.data.readers import default_data_path, load_dataset
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json, write_text
@@ -38,6 +39,12 @@ class Task:
 
     def input_dims(self) -> dict[str, int]:
         return {m: int(a.shape[-1]) for m, a in self.splits["train"].features.items()}
+
+    @property
+    def kind(self) -> str:
+        """'features' or 'raw' (media references), as MultimodalDataset.kind."""
+        features = self.splits["train"].features.values()
+        return "raw" if any(isinstance(a, MediaColumn) for a in features) else "features"
 
 
 def resolve_target(target: str | int, choices: list[str], what: str = "target") -> str:
@@ -275,6 +282,8 @@ def fold_dataset(data: MultimodalDataset, folds: int, fold: int, seed: int) -> M
 
 def _concat_splits(parts: list[SplitData]) -> SplitData:
     def cat(arrays):  # modalities may differ in length across splits: pad to the longest with zeros
+        if isinstance(arrays[0], MediaColumn):  # raw media: references, nothing to pad
+            return MediaColumn.concat(arrays)
         steps = max(a.shape[1] for a in arrays)
         return np.concatenate([np.pad(a, ((0, 0), (0, steps - a.shape[1]), (0, 0))) for a in arrays])
 

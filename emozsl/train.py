@@ -2,8 +2,9 @@
 
 Adam; BCE with logits and pos_weight = #neg/#pos per trained emotion; gradient-norm clipping;
 ReduceLROnPlateau on the validation loss; early stopping and the best checkpoint on the
-validation average of the selection metric (never on test). Data stay on the training device
-as whole tensors and batches are index slices (no per-sample loader)."""
+validation average of the selection metric (never on test). Feature data stay on the training
+device as whole tensors and batches are index slices; raw media stream from the preprocessing
+cache (batches.py)."""
 
 from __future__ import annotations
 
@@ -25,22 +26,24 @@ from emozsl.session import Session, build_session, selection_metric
 log = logging.getLogger("emozsl")
 
 
-def train_epoch(model: torch.nn.Module, features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
-                vectors: torch.Tensor, loss_fn, optimizer, batch_size: int, generator: torch.Generator,
-                clip: float, precision, epoch: int = 1) -> float:
-    """One pass over the training rows in a random order, batches sliced from device tensors;
-    returns the mean loss (summed over the model's outputs). A non-finite loss stops training with
-    an error naming the epoch and the first bad batch (tracked on the device: no per-batch sync)."""
+def train_epoch(model: torch.nn.Module, inputs, targets: dict[str, torch.Tensor], vectors: torch.Tensor, loss_fn,
+                optimizer, batch_size: int, generator: torch.Generator, clip: float, precision, epoch: int = 1,
+                max_rows: int | None = None) -> float:
+    """One pass over the training rows (the first `max_rows` of them, for a warm-up) in a random
+    order; `inputs` gives the batches (batches.py). Returns the mean loss (summed over the model's
+    outputs). A non-finite loss stops training with an error naming the epoch and the first bad
+    batch (tracked on the device: no per-batch sync)."""
     model.train()
-    n = len(targets["prediction"])
     device = targets["prediction"].device
-    order = torch.randperm(n, generator=generator).to(device)
+    order = torch.randperm(len(inputs), generator=generator)[:max_rows]
+    n = len(order)
     total = torch.zeros((), device=device)
     first_bad = torch.full((), -1, device=device)
-    for batch, start in enumerate(tqdm(range(0, n, batch_size), desc=f"epoch {epoch}", leave=False, disable=None)):
-        rows = order[start:start + batch_size]
+    batches = inputs.batches(batch_size, order)
+    for batch, (features, rows) in enumerate(tqdm(batches, total=-(-n // batch_size), desc=f"epoch {epoch}",
+                                                   leave=False, disable=None)):
         with precision:
-            outputs = model.outputs({m: a[rows] for m, a in features.items()}, vectors)
+            outputs = model.outputs(features, vectors)
             loss = sum(loss_fn(logits.float(), targets[space][rows]) for space, logits in outputs.items())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -87,9 +90,9 @@ def _train(session: Session, run: RunDir) -> Path:
 
     loss_fn, optimizer = session.loss_fn(), session.optimizer()
     scheduler = session.scheduler(optimizer)
-    train_x, _ = session.tensors("train")
+    train_x, _ = session.inputs("train")
     targets = session.targets("train")
-    valid_x, valid_y = session.tensors("valid")
+    valid_x, valid_y = session.inputs("valid")
     precision = session.precision()
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     best, best_epoch, started = -np.inf, 0, time.time()
@@ -120,7 +123,7 @@ def _train(session: Session, run: RunDir) -> Path:
             break
 
     run.load_checkpoint(model)
-    test_x, test_y = session.tensors("test", trained_only=False)
+    test_x, test_y = session.inputs("test", trained_only=False)
     test_logits = predict_logits(model, test_x, session.vectors, precision=precision)
     test = score(test_logits, test_y, task.emotions, task.unseen, config.threshold, "test")
     return run.finish(RunResults(best_epoch, metric, best, epoch, round(time.time() - started, 2), test))

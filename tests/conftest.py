@@ -73,6 +73,15 @@ def write_iemocap9(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def media_cache(tmp_path_factory):
+    """Raw-media preprocessing goes to a cache of the test session, never the user's."""
+    folder = tmp_path_factory.mktemp("media-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMOZSL_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def mosei_dir(tmp_path) -> Path:
     return write_mosei(tmp_path / "mosei")

@@ -405,7 +405,7 @@ def empty_test_split(tmp, w):
     return train_args(mosei(tmp, **empty), "--runs-dir", tmp / "runs")
 
 
-@case("unknown format (expected a folder, .pkl or .h5 file)")
+@case("unknown format (expected a folder, a .pkl, .h5, .csv or .jsonl file)")
 def data_path_that_is_a_text_file(tmp, w):
     (tmp / "data.txt").write_text("hello")
     return ["data", "info", tmp / "data.txt"]

@@ -25,8 +25,8 @@ def test_bench_prints_a_table_and_writes_json(synth_mosei_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "train samples/s" in result.output and "transformer_ef" in result.output
     stored = json.loads(out.read_text())
-    assert stored["samples"] == {"train": 1600, "valid": 300, "test": 600}
     row = stored["results"][0]
+    assert row["samples"] == {"train": 1600, "valid": 300, "test": 600} and row["data"] == "features"
     assert row["model"] == "transformer_ef" and row["train_samples_per_s"] > 0 and row["eval_samples_per_s"] > 0
     assert row["epoch_seconds"] == pytest.approx(row["train_seconds"] + row["eval_seconds"])
 

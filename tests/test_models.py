@@ -13,11 +13,25 @@ DIMS = {"text": 12, "audio": 7, "visual": 5}
 WORD_DIM = 8
 ALIGNED = {"text": 6, "audio": 6, "visual": 6}
 UNALIGNED = {"text": 6, "audio": 11, "visual": 9}
+# Raw-media backbones (fe2e, mesm): tokens, mel chunks and face frames, at small widths.
+RAW = {"text": 7, "audio": 3, "visual": 2}
+RAW_OPTIONS = {"width": 2, "d": 8, "layers": 1, "heads": 2, "text_dim": 8, "text_layers": 1, "vocabulary": 64}
 
 
 def batch(steps: dict[str, int], n: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
+    if steps is RAW:
+        return {"text": torch.randint(1, 64, (n, steps["text"]), generator=generator),
+                "text_mask": torch.ones(n, steps["text"], dtype=torch.bool),
+                "audio": torch.randn(n, steps["audio"], 1, 128, 32, generator=generator),
+                "visual": torch.rand(n, steps["visual"], 3, 48, 48, generator=generator) * 255}
     return {m: torch.randn(n, steps[m], d, generator=generator) for m, d in DIMS.items()}
+
+
+def pad_end(x: dict[str, torch.Tensor], steps: int) -> dict[str, torch.Tensor]:
+    """`steps` padding steps after every sequence (zero chunks and frames; pad tokens, masked)."""
+    out = {m: torch.cat([a, torch.zeros(len(a), steps, *a.shape[2:], dtype=a.dtype)], 1) for m, a in x.items()}
+    return out
 
 
 def emotions(k: int) -> torch.Tensor:
@@ -26,7 +40,7 @@ def emotions(k: int) -> torch.Tensor:
 
 def model_for(name: str, seed: int = 0):
     torch.manual_seed(seed)
-    return build_model(name, DIMS, WORD_DIM)
+    return build_model(name, DIMS, WORD_DIM, RAW_OPTIONS if REGISTRY[name].inputs == "raw" else None)
 
 
 @pytest.fixture(params=list(REGISTRY))
@@ -35,12 +49,15 @@ def name(request):
 
 
 def shapes(name: str) -> dict[str, int]:
+    if REGISTRY[name].inputs == "raw":
+        return RAW
     return UNALIGNED if REGISTRY[name].unaligned else ALIGNED
 
 
 @pytest.mark.parametrize("steps", [ALIGNED, UNALIGNED], ids=["aligned", "unaligned"])
 def test_forward_backward(name, steps):
     model = model_for(name)
+    steps = RAW if REGISTRY[name].inputs == "raw" else steps
     if steps is UNALIGNED and not REGISTRY[name].unaligned:
         with pytest.raises(EmozslError, match="aligned"):  # an aligned-only backbone must say so
             model(batch(steps), emotions(5))
@@ -69,12 +86,12 @@ def test_padding_is_masked(name):
     model = model_for(name).eval()
     steps = shapes(name)
     x, vectors = batch(steps), emotions(3)
-    front = {m: torch.cat([torch.zeros(4, 3, a.shape[2]), a], 1) for m, a in x.items()}
-    end = {m: torch.cat([a, torch.zeros(4, 2, a.shape[2])], 1) for m, a in x.items()}
+    front = {m: torch.cat([torch.zeros(4, 3, *a.shape[2:]), a], 1) for m, a in x.items()}
     with torch.no_grad():
         reference = model(x, vectors)
-        assert torch.allclose(model(front, vectors), reference, atol=1e-5)
-        assert torch.allclose(model(end, vectors), reference, atol=1e-5)
+        assert torch.allclose(model(pad_end(x, 2), vectors), reference, atol=1e-5)
+        if steps is not RAW:  # raw media are padded at the end only (batches.Collate)
+            assert torch.allclose(model(front, vectors), reference, atol=1e-5)
 
 
 def test_samples_are_independent_of_their_batch(name):
@@ -85,10 +102,14 @@ def test_samples_are_independent_of_their_batch(name):
     x, vectors = batch(steps, n=5), emotions(3)
     short = {m: a.clone() for m, a in x.items()}
     for a in short.values():
-        a[1, :2] = 0  # sample 1 is shorter: its first two steps are padding
+        if steps is RAW:  # sample 1 is shorter: its last step is padding
+            a[1, -1:] = 0
+        else:  # sample 1 is shorter: its first two steps are padding
+            a[1, :2] = 0
+    kept = slice(None, -1) if steps is RAW else slice(2, None)
     with torch.no_grad():
         together = model(short, vectors)
-        alone = model({m: a[1:2, 2:] for m, a in short.items()}, vectors)
+        alone = model({m: a[1:2, kept] for m, a in short.items()}, vectors)
         others = model({m: a[[0, 2, 3, 4]] for m, a in short.items()}, vectors)
     assert torch.allclose(together[1:2], alone, atol=1e-5)
     assert torch.allclose(together[[0, 2, 3, 4]], others, atol=1e-5)

@@ -9,7 +9,9 @@ Some data sets (CHERMA) also label each modality on its own: `modality_labels`, 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +24,7 @@ SPLITS = ("train", "valid", "test")
 
 @dataclass
 class SplitData:
-    features: dict[str, np.ndarray]  # modality -> (N, T_m, D_m) float32
+    features: dict[str, np.ndarray]  # modality -> (N, T_m, D_m) float32, or a raw.MediaColumn (N references)
     labels: np.ndarray  # (N, K) float32; present when > 0
     ids: np.ndarray  # (N,) str
     modality_labels: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> (N, K), optional
@@ -66,6 +68,9 @@ class MultimodalDataset:
         first = self.splits[SPLITS[0]]
         if not first.features:
             raise EmozslError(f"{where}: no modality in the {SPLITS[0]} split")
+        raw = {m for m, a in first.features.items() if not isinstance(a, np.ndarray)}
+        if raw and raw != set(first.features):
+            raise EmozslError(f"{where}: mixes raw media ({', '.join(sorted(raw))}) with feature arrays")
         for split in SPLITS:
             data = self.splits[split]
             if list(data.features) != list(first.features):
@@ -82,6 +87,12 @@ class MultimodalDataset:
                                       f"(N, {len(self.emotions)}) for emotions {', '.join(self.emotions)}")
             check_same_n({**data.features, "labels": data.labels, "ids": data.ids,
                           **{f"{m} labels": a for m, a in data.modality_labels.items()}}, f"{where} ({split} split)")
+
+    @property
+    def kind(self) -> str:
+        """'features' (pre-extracted arrays) or 'raw' (media references: FE2E/MESM inputs)."""
+        first = next(iter(self.splits.values())).features
+        return "features" if all(isinstance(a, np.ndarray) for a in first.values()) else "raw"
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -113,7 +124,7 @@ class MultimodalDataset:
 
     def summary(self) -> dict:
         """Shapes, dims and per-emotion positive counts per split (what `data info` prints)."""
-        out = {"name": self.name, "source": self.source, "emotions": list(self.emotions),
+        out = {"name": self.name, "kind": self.kind, "source": self.source, "emotions": list(self.emotions),
                "fingerprint": self.fingerprint(), "neg_inf_replaced": dict(self.neg_inf_replaced),
                "splits": {}}
         for split, data in self.splits.items():
@@ -158,3 +169,20 @@ def check_same_n(arrays: dict[str, np.ndarray], where: str) -> None:
     sizes = {name: len(a) for name, a in arrays.items()}
     if len(set(sizes.values())) > 1:
         raise EmozslError(f"{where}: sample counts differ across fields: {sizes}")
+
+
+PICKLE_REFUSAL = ("{path}: pickle files run code when loaded; pass --trust-pickle if you trust this "
+                  "file (then `emozsl data convert` writes a safe HDF5 copy)")
+
+
+def load_pickle(file: Path, trust_pickle: bool):
+    """A pickle file's content, only when the user trusts it (unpickling runs code)."""
+    if not trust_pickle:
+        raise EmozslError(PICKLE_REFUSAL.format(path=file))
+    if not file.exists():
+        raise EmozslError(f"{file}: missing file")
+    try:
+        with open(file, "rb") as f:
+            return pickle.load(f, encoding="latin1")  # latin1: the Python-2 pickles hold numpy bytes
+    except Exception as exc:  # any unpickling failure is a bad file, reported as such
+        raise EmozslError(f"{file}: cannot be unpickled ({type(exc).__name__}: {exc})") from None

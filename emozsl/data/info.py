@@ -7,7 +7,10 @@ def format_summary(summary: dict) -> str:
     lines = [f"{summary['name']}  ({summary['source']})  fingerprint {summary['fingerprint']}"]
     emotions = summary["emotions"]
     first = next(iter(summary["splits"].values()))
-    lines.append("modalities: " + ", ".join(f"{m} steps={s[1]} dim={s[2]}" for m, s in first["shapes"].items()))
+    if summary.get("kind") == "raw":
+        lines.append("modalities: " + ", ".join(f"{m} (raw media)" for m in first["shapes"]))
+    else:
+        lines.append("modalities: " + ", ".join(f"{m} steps={s[1]} dim={s[2]}" for m, s in first["shapes"].items()))
     width = max(len(e) for e in emotions + ["emotion"])
     splits = list(summary["splits"])
     lines.append("")

@@ -4,6 +4,7 @@
 - MulT IEMOCAP pickles (iemocap_data.pkl aligned, iemocap_data_noalign.pkl unaligned).
 - IEMOCAP 9-class Python-2 pickles: {text,covarep,facet,y}_S.p, 21 steps (the last is dropped).
 - CHERMA-style folders: {split}.json + one .npy per utterance and modality (data/cherma.py).
+- raw media (FE2E/MESM): the released MESM layout and a pickle-free table (data/raw.py).
 - emozsl's own HDF5 copy (`data convert`), which loads without trusting any pickle.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
 from pathlib import Path
 
 import h5py
@@ -26,7 +26,9 @@ from emozsl.data.dataset import (
     SplitData,
     check_array,
     check_same_n,
+    load_pickle,
 )
+from emozsl.data.raw import mesm_root, read_mesm_folder, read_raw_table, table_path
 from emozsl.errors import EmozslError, first_line
 from emozsl.fileio import replacing
 
@@ -45,9 +47,6 @@ SAFE_ATTRIBUTES = ("emozsl_format", "name", "emotions", "source", "neg_inf_repla
 
 DEFAULT_DATA = "data/synth-mosei"
 
-PICKLE_REFUSAL = ("{path}: pickle files run code when loaded; pass --trust-pickle if you trust this "
-                  "file (then `emozsl data convert` writes a safe HDF5 copy)")
-
 
 def default_data_path() -> str:
     """$EMOZSL_DATA, else data/synth-mosei (what `emozsl data synth data/synth-mosei` writes)."""
@@ -60,6 +59,12 @@ def load_dataset(path: str | Path, trust_pickle: bool = False) -> MultimodalData
     if not path.exists():
         raise EmozslError(f"{path}: no such file or folder (pass --data, or generate data there with "
                           f"`emozsl data synth {path}`)")
+    table = table_path(path)
+    if table is not None:
+        return read_raw_table(table)
+    root = mesm_root(path) if path.is_dir() else None
+    if root is not None:
+        return read_mesm_folder(root, trust_pickle)
     if path.is_dir():
         if (path / MOSEI_FILES["labels"].format("train")).exists():
             return read_mosei_folder(path)
@@ -74,7 +79,7 @@ def load_dataset(path: str | Path, trust_pickle: bool = False) -> MultimodalData
         return read_safe_h5(path)
     if path.suffix in (".pkl", ".pickle"):
         return read_mult_pickle(path, trust_pickle)
-    raise EmozslError(f"{path}: unknown format (expected a folder, .pkl or .h5 file)")
+    raise EmozslError(f"{path}: unknown format (expected a folder, a .pkl, .h5, .csv or .jsonl file)")
 
 
 @contextlib.contextmanager
@@ -120,18 +125,6 @@ def read_mosei_folder(folder: Path) -> MultimodalDataset:
     return MultimodalDataset("mosei", list(MOSEI_EMOTIONS), splits, str(folder), replaced)
 
 
-def _load_pickle(file: Path, trust_pickle: bool):
-    if not trust_pickle:
-        raise EmozslError(PICKLE_REFUSAL.format(path=file))
-    if not file.exists():
-        raise EmozslError(f"{file}: missing file")
-    try:
-        with open(file, "rb") as f:
-            return pickle.load(f, encoding="latin1")  # latin1: the Python-2 pickles hold numpy bytes
-    except Exception as exc:  # any unpickling failure is a bad file, reported as such
-        raise EmozslError(f"{file}: cannot be unpickled ({type(exc).__name__}: {exc})") from None
-
-
 def _ids_as_strings(raw, n: int, where: str) -> np.ndarray:
     raw = np.asarray(raw)
     if len(raw) != n:
@@ -146,7 +139,7 @@ def _ids_as_strings(raw, n: int, where: str) -> np.ndarray:
 
 
 def read_mult_pickle(file: Path, trust_pickle: bool) -> MultimodalDataset:
-    data = _load_pickle(file, trust_pickle)
+    data = load_pickle(file, trust_pickle)
     if not isinstance(data, dict):
         raise EmozslError(f"{file}: expected a dict of splits, found {type(data).__name__}")
     splits, replaced = {}, {}
@@ -187,7 +180,7 @@ def read_iemocap9_folder(folder: Path, trust_pickle: bool) -> MultimodalDataset:
         arrays = {}
         for field_name, pattern in IEMOCAP9_FILES.items():
             file = folder / pattern.format(split)
-            raw = _load_pickle(file, trust_pickle)
+            raw = load_pickle(file, trust_pickle)
             if field_name == "labels":
                 arrays[field_name], _ = check_array(raw, str(file), 2, len(IEMOCAP9_COLUMNS))
                 continue
@@ -206,6 +199,9 @@ def read_iemocap9_folder(folder: Path, trust_pickle: bool) -> MultimodalDataset:
 def write_safe_h5(dataset: MultimodalDataset, file: str | Path) -> Path:
     """Write a copy that loads without unpickling (the target of `data convert`)."""
     file = Path(file)
+    if dataset.kind == "raw":
+        raise EmozslError(f"{file}: raw media are copied as a table of paths (data.raw.write_raw_table, OUT.csv), "
+                          "not into HDF5")
     with replacing(file) as tmp, h5py.File(tmp, "w") as h5:
         h5.attrs["emozsl_format"] = SAFE_FORMAT_VERSION
         h5.attrs["name"] = dataset.name

@@ -31,6 +31,12 @@ register(Backbone("self_attn", "emozsl.models.attention_gru:SelfAttentionGRU",
                   "Rajan et al., ICASSP 2022 (self-attention)", unaligned=True))
 register(Backbone("cross_attn", "emozsl.models.attention_gru:CrossAttentionGRU",
                   "Rajan et al., ICASSP 2022 (cross-attention)", unaligned=True))
+# End to end from raw media: an epoch decodes nothing (the cache) but runs CNNs over every chunk and
+# frame, so these get 20 epochs unless a run sets its own.
+register(Backbone("fe2e", "emozsl.models.fe2e:FE2E", "Dai et al., NAACL 2021 (FE2E, raw media)", unaligned=True,
+                  inputs="raw", epochs=20))
+register(Backbone("mesm", "emozsl.models.mesm:MESM", "Dai et al., NAACL 2021 (MESM, raw media)", unaligned=True,
+                  inputs="raw", fractions=("top_p",), epochs=20))
 
 __all__ = ["EMOTION_MAPS", "HEADS", "HEAD_DEFAULTS", "REGISTRY", "SIMILARITIES", "Backbone", "get_backbone",
            "register", "resolve_options"]

@@ -28,11 +28,14 @@ class Backbone:
     the spaces the prediction fuses, and `auxiliary_spaces`, spaces trained against their own
     modality's labels). Its keyword defaults are the options: an int option is a size or a count
     (at least 1), a float option a dropout rate (within [0, 1)), a str option a named choice the
-    factory checks."""
+    factory checks; a float option named in `fractions` is a fraction within (0, 1] instead)."""
     name: str
     target: str
     paper: str
     unaligned: bool  # handles modalities of different lengths
+    inputs: str = "features"  # or "raw": reads raw media (text, audio files, face frames)
+    fractions: tuple[str, ...] = ()
+    epochs: int = 100  # the training epochs a run gets unless it sets its own (early stopping ends most sooner)
 
     @cached_property
     def factory(self):
@@ -60,7 +63,8 @@ def get_backbone(name: str) -> Backbone:
 def resolve_options(name: str, options: dict | None) -> dict:
     """Defaults merged with `options`, each value given its default's type and checked; an unknown
     option name is an error, not ignored."""
-    defaults = get_backbone(name).defaults()
+    backbone = get_backbone(name)
+    defaults = backbone.defaults()
     if not isinstance(options or {}, dict):
         raise FieldError("model_options", options, "must be a table of option = value")
     for key in sorted(set(options or {}) - set(defaults)):
@@ -68,7 +72,7 @@ def resolve_options(name: str, options: dict | None) -> dict:
                          f"not an option of {name} (options: {', '.join(defaults)})")
     resolved = dict(defaults)
     for key, value in (options or {}).items():
-        resolved[key] = _checked(key, _coerce(key, value, defaults[key]))
+        resolved[key] = _checked(key, _coerce(key, value, defaults[key]), key in backbone.fractions)
     return resolved
 
 
@@ -93,9 +97,13 @@ def _coerce(key: str, value, default):
     raise FieldError(f"model_options.{key}", value, f"is not {KIND_NAMES.get(kind, kind.__name__)}")
 
 
-def _checked(key: str, value):
+def _checked(key: str, value, fraction: bool = False):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
+    if fraction:
+        if not (math.isfinite(value) and 0 < value <= 1):
+            raise FieldError(f"model_options.{key}", value, "must be within (0, 1] (a fraction)")
+        return float(value)
     if isinstance(value, int) and value < 1:
         raise FieldError(f"model_options.{key}", value, "must be at least 1 (a size or a count)")
     if isinstance(value, float) and not (math.isfinite(value) and 0 <= value < 1):
