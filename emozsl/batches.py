@@ -122,9 +122,9 @@ class StreamedInputs:
             part = order[start:start + window]
             part = part[np.argsort(self.sizes[part], kind="stable")]
             batches += [part[i:i + batch_size].tolist() for i in range(0, len(part), batch_size)]
-        # The batches in an order drawn from `order` itself (so the generator stays the only source).
-        shuffle = np.argsort(order[:len(batches)] if len(batches) <= len(order) else np.arange(len(batches)))
-        return [batches[k] for k in shuffle]
+        # The batches in an order drawn from `order` itself (so the run's generator stays the only
+        # source of randomness): there are never more batches than rows.
+        return [batches[k] for k in np.argsort(order[:len(batches)])]
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None) -> Iterator[tuple[dict, torch.Tensor]]:
         loader = torch.utils.data.DataLoader(

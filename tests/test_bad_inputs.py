@@ -522,6 +522,59 @@ def corrupt_results_in_a_report(tmp, w):
     return ["report", tmp]
 
 
+# ---------------------------------------------------------------- raw media (fe2e, mesm)
+def raw_table(tmp: Path, text: str = "hello there", sample_rate: str = "") -> Path:
+    """Three utterances in the pickle-free table layout, written with soundfile and Pillow."""
+    import soundfile
+    from PIL import Image
+
+    folder = tmp / "raw"
+    (folder / "f").mkdir(parents=True, exist_ok=True)
+    soundfile.write(str(folder / "a.wav"), np.zeros(8000, np.float32) + 0.1, 16000)
+    Image.fromarray(np.full((48, 48, 3), 120, np.uint8)).save(folder / "f" / "0.png")
+    lines = ["id,split,text,audio,frames,labels,sample_rate"]
+    lines += [f"{s},{s},{text},a.wav,f,anger;fear,{sample_rate}" for s in ("train", "valid", "test")]
+    (folder / "utterances.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+RAW_OPTIONS = ["--option", "width=1", "--option", "d=4", "--option", "heads=1", "--option", "text_dim=4"]
+
+
+@case("utterance train: ", nothing_in="runs")
+def raw_audio_file_missing(tmp, w):
+    folder = raw_table(tmp)
+    (folder / "a.wav").unlink()
+    return ["train", "--model", "fe2e", "--data", folder, "--epochs", 1, "--device", "cpu", "--runs-dir", tmp / "runs",
+            *RAW_OPTIONS]
+
+
+@case("sample rate 16000 Hz, but the data say 44100 Hz", nothing_in="runs")
+def raw_audio_with_a_contradicted_sample_rate(tmp, w):
+    return ["train", "--model", "mesm", "--data", raw_table(tmp, sample_rate="44100"), "--epochs", 1, "--device", "cpu",
+            "--runs-dir", tmp / "runs", *RAW_OPTIONS]
+
+
+@case("utterance train: empty transcript")
+def raw_empty_transcript(tmp, w):
+    return ["data", "info", raw_table(tmp, text="  ")]
+
+
+@case("--option top_p=0.0: must be within (0, 1]")
+def mesm_top_p_zero(tmp, w):
+    return ["train", "--model", "mesm", "--option", "top_p=0", "--data", raw_table(tmp)]
+
+
+@case("--model eea: reads pre-extracted features, but")
+def feature_model_on_raw_media(tmp, w):
+    return ["train", "--model", "eea", "--data", raw_table(tmp)]
+
+
+@case("--option text_model=")
+def text_model_that_is_not_a_model_folder(tmp, w):
+    return ["train", "--model", "fe2e", "--option", f"text_model={tmp}", "--data", raw_table(tmp)]
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_ends_in_one_line_naming_the_culprit(name, tmp_path, world):
     build, fragment, exit_code, nothing_in = CASES[name]

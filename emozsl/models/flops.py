@@ -44,9 +44,7 @@ def feature_extraction_flops(name: str, seconds: float, options: dict | None = N
     query = backbone.query(backbone.text_vector(inputs))
     with FlopCounterMode(display=False) as counter:
         for modality, stream in backbone.streams.items():
-            items = inputs[modality][0]
-            if stream.mean is not None:
-                items = (items - stream.mean) / stream.std
+            items = stream.normalised(inputs[modality][0])
             stream.cnn(items, None if query is None else query.expand(len(items), -1))
     return counter.get_total_flops()
 

@@ -144,7 +144,7 @@ def conv(cin: int, cout: int, kernel: int) -> nn.Conv2d:
 
 class ChunkCNN(nn.Module):
     """The VGG-style CNN over one chunk or frame: (N, cin, H, W) -> (N, d). `blocks` holds the convs
-    of each pooled block; `forward_block` runs one (MESM overrides where it computes)."""
+    of each pooled block (MESM's SparseCNN computes them only where its attention keeps positions)."""
 
     def __init__(self, cin: int, height: int, width_px: int, width: int, d: int):
         super().__init__()
@@ -189,12 +189,14 @@ class MediaStream(nn.Module):
         else:
             self.mean = self.std = None
 
+    def normalised(self, items: torch.Tensor) -> torch.Tensor:
+        """Face crops (0-255) standardised as the original; mel chunks as they are."""
+        return items if self.mean is None else (items - self.mean) / self.std
+
     def forward(self, x: torch.Tensor, query: torch.Tensor | None = None) -> torch.Tensor:
         real = real_steps(x)
         batch_index = torch.arange(len(x), device=x.device)[:, None].expand_as(real)[real]
-        items = x[real]
-        if self.mean is not None:
-            items = (items - self.mean) / self.std
+        items = self.normalised(x[real])
         features = x.new_zeros(*real.shape, self.d)
         if len(items):
             encoded = self.cnn(items, None if query is None else query[batch_index])
@@ -206,8 +208,6 @@ class MediaStream(nn.Module):
 class EndToEnd(nn.Module):
     """FE2E's skeleton: text encoder, audio and visual streams, one space per modality. The media
     settings and the tokenizer it exposes tell emozsl how to preprocess raw data for it."""
-
-    inputs = "raw"
 
     def __init__(self, input_dims: dict[str, int], word_dim: int, cnn, *, d: int, layers: int, heads: int,
                  dropout: float, text_model: str, text_dim: int, text_layers: int, vocabulary: int,
