@@ -19,6 +19,7 @@ from emozsl.data.media import MediaSettings
 from emozsl.data.media_cache import PreparedSplit, prepare_split
 from emozsl.embeddings import default_embeddings_path, emotion_vectors, load_embeddings
 from emozsl.errors import EmozslError, FieldError
+from emozsl.hostmemory import keep_freed_memory
 from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
@@ -173,6 +174,8 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     seed_everything(config.seed)
     device = resolve_device(config.device)
     autocast(device, config.precision)  # bf16 without CUDA fails here, before any work
+    if device.type == "cpu":
+        keep_freed_memory()  # large batch tensors reuse heap pages instead of page-faulting anew
     task = task or prepare_task(config, trust_pickle)
     wanted = get_backbone(config.model).inputs
     if task.kind != wanted:

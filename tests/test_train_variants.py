@@ -102,3 +102,21 @@ def test_aggregating_runs_of_different_emotions_is_an_error():
 def test_bad_fold_settings_are_errors(values, message):
     with pytest.raises(EmozslError, match=message):
         RunConfig(**values)
+
+
+def test_cpu_training_keeps_freed_host_memory_unless_told_not_to():
+    """glibc on Linux: a CPU session serves large blocks from the heap (hostmemory.py); the
+    environment variable turns it off. Run in fresh processes: the setting is process-wide."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    script = ("from emozsl.hostmemory import keep_freed_memory; import sys; "
+              "sys.stdout.write(str(keep_freed_memory()))")
+    on_glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    default = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert default.stdout == str(on_glibc)
+    off = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         env={**os.environ, "EMOZSL_KEEP_HOST_MEMORY": "0"})
+    assert off.stdout == "False"

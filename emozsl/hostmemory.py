@@ -1,0 +1,33 @@
+"""Host memory for training on a CPU.
+
+glibc's malloc serves every block above a threshold (128 KiB, adjusted upwards as blocks are freed,
+at most 32 MiB) with a fresh mmap and unmaps it when freed, so the large tensors a batch allocates
+(activations, gathered patches, gradients) page-fault anew every batch. Measured on a 2-core CPU:
+a MESM epoch spent about a third of its time in the kernel and took 25.6 s; served from the heap,
+where freed pages are reused by the next batch, it takes 16.4 s (eea: 2.90 -> 2.46 s), for a
+higher peak resident memory (MESM 4.1 -> 6.0 GB; eea 0.83 -> 0.89 GB). Set EMOZSL_KEEP_HOST_MEMORY=0
+to keep glibc's defaults."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+HEAP_BLOCKS_UP_TO = 1 << 30  # blocks up to 1 GiB come from the heap
+_applied: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Serve blocks up to 1 GiB from the heap (once per process, glibc on Linux only, unless
+    EMOZSL_KEEP_HOST_MEMORY=0); returns whether the setting is in force."""
+    global _applied
+    if _applied is None:
+        _applied = False
+        wanted = os.environ.get("EMOZSL_KEEP_HOST_MEMORY", "1") != "0"
+        if wanted and platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _applied = bool(libc.mallopt(M_MMAP_THRESHOLD, HEAP_BLOCKS_UP_TO))
+    return _applied
