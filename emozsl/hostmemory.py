@@ -2,10 +2,10 @@
 
 glibc's malloc serves every block above a threshold (128 KiB, adjusted upwards as blocks are freed,
 at most 32 MiB) with a fresh mmap and unmaps it when freed, so the large tensors a batch allocates
-(activations, gathered patches, gradients) page-fault anew every batch. Measured on a 2-core CPU:
-a MESM epoch spent about a third of its time in the kernel and took 25.6 s; served from the heap,
-where freed pages are reused by the next batch, it takes 16.4 s (eea: 2.90 -> 2.46 s), for a
-higher peak resident memory (MESM 4.1 -> 6.0 GB; eea 0.83 -> 0.89 GB). Set EMOZSL_KEEP_HOST_MEMORY=0
+(activations, gathered patches, gradients) page-fault anew every batch. Served from the heap,
+freed pages are reused by the next batch: on a 2-core CPU a full epoch went from 4.28 to 3.12 s
+(eea), 10.75 to 6.92 s (fe2e) and 33.2 to 19.6 s (mesm), for a higher peak resident memory (the
+benchmark process: 4.7 -> 5.7 GB; benchmarks/README.md). Set EMOZSL_KEEP_HOST_MEMORY=0
 to keep glibc's defaults."""
 
 from __future__ import annotations
