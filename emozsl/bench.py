@@ -35,11 +35,11 @@ log = logging.getLogger("emozsl")
 def bench_data_path(size: str, kind: str = "features") -> Path:
     """Where the benchmark's generated data live ($EMOZSL_BENCH_DATA, else a cache folder): MOSEI
     features for feature backbones, the raw-media table for fe2e and mesm."""
-    name = f"synth-mosei-{size}" if kind == "features" else f"synth-raw-{size}"
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emozsl" / name
     if "EMOZSL_BENCH_DATA" in os.environ:
-        return Path(os.environ["EMOZSL_BENCH_DATA"]) / ("" if kind == "features" else "raw")
-    return default
+        root = Path(os.environ["EMOZSL_BENCH_DATA"])
+        return root if kind == "features" else root / "raw"
+    name = f"synth-mosei-{size}" if kind == "features" else f"synth-raw-{size}"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emozsl" / name
 
 
 def bench_task(data: str | None, size: str, kind: str = "features") -> Task:

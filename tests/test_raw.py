@@ -319,3 +319,12 @@ def test_mesm_layout_converts_to_an_equivalent_pickle_free_table(tmp_path):
     assert a.audio == b.audio and a.visual == b.visual and b.report["decoded"] == 0  # same media, from the cache
     result = CliRunner().invoke(main, ["data", "convert", str(root), str(tmp_path / "x.h5"), "--trust-pickle"])
     assert result.exit_code == 2 and "name it .csv" in result.output
+
+
+def test_a_damaged_cache_entry_is_one_error_saying_how_to_recover(tmp_path):
+    data = load_dataset(write_table(tmp_path))
+    cache = tmp_path / "cache"
+    first = prepare_split(data.splits["valid"], MediaSettings(), hash_tokens, "valid", cache)
+    first.visual[0].write_bytes(b"not an npz")
+    with pytest.raises(EmozslError, match=r"unreadable preprocessing cache entry .*delete it and run again"):
+        prepare_split(data.splits["valid"], MediaSettings(), hash_tokens, "valid", cache)

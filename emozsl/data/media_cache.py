@@ -32,7 +32,7 @@ from emozsl.data.media import (
     video_frames,
 )
 from emozsl.data.raw import AudioRef, FramesRef
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, first_line
 from emozsl.fileio import replacing
 
 log = logging.getLogger("emozsl")
@@ -80,7 +80,18 @@ def _save(path: Path, arrays: dict[str, np.ndarray] | np.ndarray) -> None:
             np.save(f, arrays)
 
 
-def _audio_entry(uid: str, ref: AudioRef, settings: MediaSettings, root: Path, report: dict) -> Path:
+def _read_entry(path: Path, what: str):
+    """A cache entry written earlier; an unreadable one (a damaged disk, a hand-edited file) is an
+    error that says how to recover, never a traceback."""
+    try:
+        return np.load(path, mmap_mode="r") if what == "audio" else np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise EmozslError(f"{path}: unreadable preprocessing cache entry ({first_line(exc)}); delete it and run "
+                          "again") from None
+
+
+def _audio_entry(uid: str, ref: AudioRef, settings: MediaSettings, root: Path, report: dict) -> tuple[Path, int]:
+    """The utterance's cache file and its number of chunks."""
     if ref.path is not None:
         content = _file_bytes(ref.path, uid, "audio")
         key = _key(settings.key("audio"), content, str(ref.rate))
@@ -90,7 +101,7 @@ def _audio_entry(uid: str, ref: AudioRef, settings: MediaSettings, root: Path, r
     path = root / "audio" / f"{key}.npy"
     if path.exists():
         report["cached"] += 1
-        return path
+        return path, _read_entry(path, "audio").shape[0]
     if ref.path is not None:
         samples, rate = read_audio(Path(ref.path), uid, ref.rate)
         samples, rate = check_samples(samples, rate, uid, ref.path)
@@ -98,10 +109,11 @@ def _audio_entry(uid: str, ref: AudioRef, settings: MediaSettings, root: Path, r
     report["decoded"] += 1
     report["audio cut at max_chunks"] += int(cut)
     _save(path, chunks)
-    return path
+    return path, len(chunks)
 
 
-def _visual_entry(uid: str, ref: FramesRef, settings: MediaSettings, root: Path, report: dict) -> Path:
+def _visual_entry(uid: str, ref: FramesRef, settings: MediaSettings, root: Path, report: dict) -> tuple[Path, int, int]:
+    """The utterance's cache file, its number of frames and how many of them fell back to the centre."""
     if ref.video is not None:
         key = _key(settings.key("visual"), _file_bytes(ref.video, uid, "video"))
         files = None
@@ -112,7 +124,8 @@ def _visual_entry(uid: str, ref: FramesRef, settings: MediaSettings, root: Path,
     path = root / "visual" / f"{key}.npz"
     if path.exists():
         report["cached"] += 1
-        return path
+        with _read_entry(path, "visual") as entry:
+            return path, entry["frames"].shape[0], int(entry["fallbacks"])
     images = (video_frames(Path(ref.video), uid, settings.frame_interval, settings.max_frames) if files is None
               else [read_image(f, uid) for f in files])
     crops = [face_crop(image, settings.face_size) for image in images]
@@ -121,7 +134,7 @@ def _visual_entry(uid: str, ref: FramesRef, settings: MediaSettings, root: Path,
     fallbacks = sum(int(f) for _, f in crops)
     report["decoded"] += 1
     _save(path, {"frames": frames.astype(np.uint8), "fallbacks": np.array(fallbacks)})
-    return path
+    return path, len(frames), fallbacks
 
 
 def prepare_split(split: SplitData, settings: MediaSettings, tokenize, name: str, root: Path | None = None) -> PreparedSplit:
@@ -135,15 +148,15 @@ def prepare_split(split: SplitData, settings: MediaSettings, tokenize, name: str
     for i in tqdm(range(len(split)), desc=f"preprocessing {name}", leave=False, disable=None):
         uid = str(ids[i])
         if "audio" in features:
-            audio.append(_audio_entry(uid, features["audio"].items[i], settings, root, report))
-            lengths["audio"].append(np.load(audio[-1], mmap_mode="r").shape[0])
+            path, count = _audio_entry(uid, features["audio"].items[i], settings, root, report)
+            audio.append(path)
+            lengths["audio"].append(count)
         if "visual" in features:
-            visual.append(_visual_entry(uid, features["visual"].items[i], settings, root, report))
-            with np.load(visual[-1]) as entry:
-                count = entry["frames"].shape[0]
-                report["face fallbacks"] += int(entry["fallbacks"])
-            report["no frames"] += int(count == 0)
+            path, count, fallbacks = _visual_entry(uid, features["visual"].items[i], settings, root, report)
+            visual.append(path)
             lengths["visual"].append(count)
+            report["face fallbacks"] += fallbacks
+            report["no frames"] += int(count == 0)
     text = tokenize(list(features["text"].items)) if "text" in features else []
     if text:
         lengths["text"] = [len(t) for t in text]

@@ -12,11 +12,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from emozsl.data.media import MediaSettings
+from emozsl.data.raw import MEDIA_STEP_DIMS
 from emozsl.errors import FieldError
 from emozsl.models.build import build_model
 from emozsl.models.registry import resolve_options
 
-RAW_DIMS = {"text": 1, "audio": 128, "visual": 3}
 TOP_PS = tuple(round(0.1 * k, 1) for k in range(1, 11))
 WORDS_PER_SECOND = 2.5
 MAX_SECONDS = 600
@@ -39,7 +39,7 @@ def utterance(backbone, seconds: float, generator: torch.Generator) -> dict[str,
 @torch.no_grad()
 def feature_extraction_flops(name: str, seconds: float, options: dict | None = None, seed: int = 0) -> int:
     torch.manual_seed(seed)
-    backbone = build_model(name, RAW_DIMS, 50, resolve_options(name, options)).backbone.eval()
+    backbone = build_model(name, MEDIA_STEP_DIMS, 50, resolve_options(name, options)).backbone.eval()
     inputs = utterance(backbone, seconds, torch.Generator().manual_seed(seed))
     query = backbone.query(backbone.text_vector(inputs))
     with FlopCounterMode(display=False) as counter:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, FieldError
-from emozsl.models.sequence import sinusoidal_positions
+from emozsl.models.sequence import real_steps, sinusoidal_positions
 
 FACE_MEAN = (159.0, 111.0, 102.0)  # the original's normalisation of 0-255 face crops
 FACE_STD = (37.0, 33.0, 32.0)
@@ -169,11 +169,6 @@ class ChunkCNN(nn.Module):
                 x = torch.relu(layer(x))
             x = self.pool(x)
         return self.project(x)
-
-
-def real_steps(x: torch.Tensor) -> torch.Tensor:
-    """(B, T, ...) -> (B, T) True where a chunk or frame is not padding (not all zero)."""
-    return x.flatten(2).abs().amax(-1) > 0
 
 
 class MediaStream(nn.Module):

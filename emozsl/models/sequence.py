@@ -44,10 +44,16 @@ class Steps:
         return (self.values * keep).sum(1) / keep.sum(1).clamp(min=1)
 
 
+def real_steps(x: torch.Tensor) -> torch.Tensor:
+    """(B, T, ...) -> (B, T) True at real steps: a step (a feature vector, a mel chunk, a frame) is
+    padding when all of it is zero."""
+    return x.flatten(2).abs().amax(-1) > 0
+
+
 def pack_steps(x: torch.Tensor) -> Steps:
     """(B, T, D) with all-zero padding anywhere -> Steps with the real steps first, in order.
     A sequence with no real step keeps one (zero) step, so attention and recurrence stay defined."""
-    real = x.abs().amax(-1) > 0
+    real = real_steps(x)
     lengths = real.sum(1).clamp(min=1)
     if bool(real.all()):
         return Steps(x, lengths)
