@@ -12,6 +12,7 @@ import sys
 import click
 from click.core import ParameterSource
 
+from emozsl.calibration import CALIBRATIONS
 from emozsl.errors import EmozslError, FieldError, show
 from emozsl.models import EMOTION_MAPS, HEADS, REGISTRY, SIMILARITIES
 
@@ -204,22 +205,39 @@ def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenan
 
 @embeddings.command("show")
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Embeddings file (default: shipped).")
-def embeddings_show(path):
-    """List the words, dimension and provenance of an embeddings file."""
-    from emozsl.embeddings import describe
+@click.option("--label-words", help="Show what each emotion of a label-word set (mosei, iemocap, cherma, or a "
+              "file) becomes.")
+@click.option("--label-encoder", type=click.Path(file_okay=False), help="With --label-words: vectors from this "
+              "local sentence-encoder folder.")
+def embeddings_show(path, label_words, label_encoder):
+    """List the words, dimension and provenance of an embeddings file, or (--label-words) the vector
+    each emotion becomes."""
+    from emozsl.embeddings import default_embeddings_path, describe, load_embeddings
 
-    click.echo(describe(path))
+    if label_encoder and not label_words:
+        raise UsageLine("--label-encoder needs --label-words (the texts to encode)")
+    if not label_words:
+        click.echo(describe(path))
+        return
+    from emozsl.label_words import describe_label_words
+
+    path = path or default_embeddings_path()
+    click.echo(describe_label_words(label_words, load_embeddings(path), path, label_encoder))
 
 
 @embeddings.command("neighbors")
 @click.argument("word")
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Embeddings file (default: shipped).")
+@click.option("--label-words", help="WORD is an emotion of this label-word set: the neighbours of its vector.")
 @click.option("-k", default=10, show_default=True)
-def embeddings_neighbors(word, path, k):
-    """The K emotion words closest to WORD (cosine)."""
+def embeddings_neighbors(word, path, label_words, k):
+    """The K emotion words closest to WORD (cosine), or to the emotion WORD of a label-word set."""
     from emozsl.embeddings import load_embeddings, neighbors
+    from emozsl.label_words import emotion_neighbors
 
-    for other, similarity in neighbors(load_embeddings(path), word, k, path or "embeddings"):
+    kv = load_embeddings(path)
+    near = emotion_neighbors(kv, word, label_words, k, path) if label_words else neighbors(kv, word, k, path or "embeddings")
+    for other, similarity in near:
         click.echo(f"{other:<16} {similarity:.3f}")
 
 
@@ -278,6 +296,14 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 @click.option("--modalities", help="Comma-separated subset of text,audio,visual (e.g. text,audio).")
 @click.option("--option", "options", multiple=True, help="Model option KEY=VALUE (see `emozsl models`).")
 @click.option("--word", "words", multiple=True, help="Word form for an emotion, EMOTION=WORD (excited=exciting).")
+@click.option("--label-words", help="Emotions as several words: a shipped set (mosei, iemocap, cherma) or a "
+              "label-word file (see `emozsl embeddings show --label-words`).")
+@click.option("--label-encoder", type=click.Path(file_okay=False), help="Emotion vectors from their descriptions, "
+              "encoded by this local sentence-encoder folder (needs emozsl[text]).")
+@click.option("--map-structure", type=float, help="Weight of the loss that keeps the emotion maps true to the word "
+              "space's geometry (0: off).")
+@click.option("--calibration", type=click.Choice(CALIBRATIONS), help="Unseen emotions' calibrated thresholded "
+              "metrics (default seen-f1).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast on CUDA.")
 @click.option("--compile", "compile", is_flag=True, default=None, help="torch.compile the backbone.")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
@@ -301,14 +327,17 @@ def train_command(config_file, data_path, split_file, zsl, fsl, modalities, opti
 @click.option("--data", "data_path", help="Data to evaluate on (default: the run's; must match its split).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for the tables (default: RUN/eval).")
+@click.option("--calibration", type=click.Choice(CALIBRATIONS), help="Unseen emotions' calibration (default: "
+              "the run's).")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
               "taken from the run's files.")
-def eval_command(run, emotions, data_path, device, out, trust_pickle):
-    """Test-set table per emotion, seen and unseen, with CSV / Markdown / JSON copies."""
+def eval_command(run, emotions, data_path, device, out, calibration, trust_pickle):
+    """Test-set table per emotion, seen and unseen, with CSV / Markdown / JSON copies; unseen emotions
+    get calibrated thresholded metrics beside the raw ones (AUC needs none)."""
     from emozsl.reports import evaluate_and_report
 
     emotion_list = [e.strip() for e in emotions.split(",") if e.strip()] if emotions else None
-    table, files = evaluate_and_report(run, emotion_list, data_path, device, out, trust_pickle)
+    table, files = evaluate_and_report(run, emotion_list, data_path, device, out, trust_pickle, calibration)
     click.echo(table)
     click.echo("\nwrote " + ", ".join(str(f) for f in files))
 

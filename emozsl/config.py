@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emozsl.calibration import CALIBRATIONS
 from emozsl.data import MODALITIES, default_data_path
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json
@@ -51,6 +52,14 @@ class RunConfig:
     modalities: list = field(default_factory=lambda: list(MODALITIES))
     embeddings: str | None = None  # None: the shipped file
     emotion_words: dict = field(default_factory=dict)  # emotion -> word form (excited -> exciting)
+    # Emotions as several words and a description (label_words.py): a shipped set (mosei, iemocap,
+    # cherma) or a label-word file; None: one word form each (the paper).
+    label_words: str | None = None
+    label_encoder: str | None = None  # a local sentence-encoder folder: emotion vectors from their texts
+    # Embedding head: weight of the loss keeping the mapped emotion words' pairwise cosines those of
+    # the word space (0: off; models/head.py).
+    map_structure: float = 0.0
+    calibration: str = "seen-fpr"  # unseen emotions' thresholded metrics (calibration.py); none, standardize
     epochs: int | None = None  # None: the backbone's default (100; 20 for the end-to-end raw-media ones)
     batch_size: int = 64
     lr: float = 1e-3
@@ -90,6 +99,13 @@ class RunConfig:
             _check_range("shots", self.shots, 1)
         if self.loader_workers is not None:
             _check_range("loader_workers", self.loader_workers, 0)
+        _check_number("map_structure", self.map_structure, "must be a finite number, 0 (off) or more", lambda v: v >= 0)
+        if self.map_structure and self.head != "embedding":
+            raise FieldError("map_structure", self.map_structure, "regularises the embedding head's maps: use head=embedding")
+        for name in ("label_words", "label_encoder"):
+            if getattr(self, name) == "":
+                raise FieldError(name, "", "must not be empty")
+        check_choice("calibration", self.calibration, CALIBRATIONS)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("protocol", self.protocol, PROTOCOLS)
         check_choice("head", self.head, HEADS)

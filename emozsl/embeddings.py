@@ -46,6 +46,10 @@ PRESETS: dict[str, list[str]] = {
                "irritated", "grateful", "hopeful", "amused", "disappointed", "embarrassed", "shame",
                "guilt", "envy", "jealousy", "hope", "anxiety", "loneliness", "contentment", "joyful",
                "disgusting"],
+    # Near-synonyms the shipped label words (label_words_*.json) combine with the names above.
+    "synonyms": ["fury", "revulsion", "frightened", "glad", "cheerful", "delighted", "unhappy", "sorrow", "gloomy",
+                 "astonished", "amazed", "astonishment", "startled", "indifferent", "impassive", "thrilled",
+                 "enthusiastic", "eager", "exasperated"],
 }
 PRESETS["all"] = list(dict.fromkeys(w for words in PRESETS.values() for w in words))
 
@@ -255,21 +259,6 @@ def load_embeddings(path: str | Path | None = None) -> KeyedVectors:
     kv = KeyedVectors(vector_size=dim)
     kv.add_vectors(list(first_line), vectors)
     return kv
-
-
-def emotion_vectors(kv: KeyedVectors, emotions: list[str], words: dict[str, str] | None = None,
-                    path: str | Path = "embeddings") -> np.ndarray:
-    """The (K, dim) prototype matrix; `words` maps an emotion to the word form to use
-    (e.g. excited -> exciting, as the original code did)."""
-    words = words or {}
-    rows = []
-    for emotion in emotions:
-        word = words.get(emotion, emotion)
-        if word not in kv.key_to_index:
-            hint = ", ".join(close_matches(word, kv.index_to_key)) or "none"
-            raise EmozslError(f"{path}: no vector for '{word}' (close matches: {hint})")
-        rows.append(kv[word])
-    return np.stack(rows).astype(np.float32)
 
 
 def neighbors(kv: KeyedVectors, word: str, k: int = 10, path: str | Path = "embeddings") -> list[tuple[str, float]]:

@@ -11,10 +11,11 @@ import torch
 from emozsl.embeddings import default_embeddings_path, file_sha256
 from emozsl.errors import EmozslError, FieldError
 from emozsl.runs import RunDir, RunMetadata
-from emozsl.scoring import EvalResult, predict_logits, score
+from emozsl.scoring import EvalResult
 from emozsl.session import (
     Session,
     build_session,
+    check_vectors,
     emotion_model,
     prepare_task,
     word_vectors,
@@ -44,6 +45,7 @@ def load_run(run: RunDir, data: str | None = None, device: str = "cpu", trust_pi
     metadata = run.read_metadata()
     task = prepare_task(config, trust_pickle, run.read_manifest(), str(run.manifest_path))
     session = build_session(config, task=task, embeddings=run_embeddings(config.embeddings, metadata))
+    check_vectors(session.vectors, task.emotions, metadata)
     run.load_checkpoint(session.model)
     return session
 
@@ -53,6 +55,7 @@ def load_run_model(run: RunDir) -> tuple[torch.nn.Module, torch.Tensor, RunMetad
     own files alone (no data needed: for inspecting the learned emotion maps)."""
     config, metadata = dataclasses.replace(run.read_config(), compile=False), run.read_metadata()
     vectors = word_vectors(config, run_embeddings(config.embeddings, metadata), metadata.emotions, torch.device("cpu"))
+    check_vectors(vectors, metadata.emotions, metadata)
     model = emotion_model(config, metadata.input_dims,
                           vectors[[metadata.emotions.index(e) for e in metadata.train_emotions]])
     run.load_checkpoint(model)
@@ -60,16 +63,14 @@ def load_run_model(run: RunDir) -> tuple[torch.nn.Module, torch.Tensor, RunMetad
 
 
 def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
-                 device: str = "auto", split: str = "test", trust_pickle: bool = False) -> EvalResult:
+                 device: str = "auto", split: str = "test", trust_pickle: bool = False,
+                 calibration: str | None = None) -> EvalResult:
     """Re-score a run's best checkpoint. `emotions` picks and orders the scored emotions (any
-    emotion the evaluation data labels); by default every emotion of the run's split."""
+    emotion the evaluation data labels); by default every emotion of the run's split. Unseen
+    emotions also get calibrated metrics (`calibration`, default the run's; calibration.py)."""
     session = load_run(RunDir.open(run_dir), data, device, trust_pickle)
-    task = session.task
-    emotions = list(emotions or task.emotions)
-    unknown = [e for e in emotions if e not in task.emotions]
+    unknown = [e for e in emotions or [] if e not in session.task.emotions]
     if unknown:
-        raise FieldError("emotions", ",".join(unknown), f"not labelled in this data (choices: {', '.join(task.emotions)})")
-    columns = [task.emotions.index(e) for e in emotions]
-    features, labels = session.inputs(split, trained_only=False)
-    logits = predict_logits(session.model, features, session.vectors[columns])
-    return score(logits, labels[:, columns], emotions, task.unseen, session.config.threshold, split)
+        raise FieldError("emotions", ",".join(unknown),
+                         f"not labelled in this data (choices: {', '.join(session.task.emotions)})")
+    return session.score_test(emotions=emotions, split=split, calibration=calibration)

@@ -20,6 +20,13 @@ from emozsl.errors import EmozslError, first_line
 TEMP_SUFFIX = ".tmp"
 
 
+def cache_root() -> Path:
+    """The cache of derived inputs (preprocessed media, encoded label vectors): $EMOZSL_CACHE, else
+    ~/.cache/emozsl/media."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emozsl" / "media"
+    return Path(os.environ.get("EMOZSL_CACHE", default))
+
+
 def write_error(path: Path, exc: OSError) -> EmozslError:
     return EmozslError(f"{path}: cannot write ({os.strerror(exc.errno) if exc.errno else first_line(exc)})")
 

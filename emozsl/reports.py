@@ -17,6 +17,7 @@ from emozsl.scoring import EvalResult
 from emozsl.train import train
 
 TABLE_METRICS = ("wacc", "f1_weighted", "f1_positive", "auc")
+CALIBRATED_METRICS = ("wacc", "f1_positive")  # AUC is the same by construction
 SUMMARY_LABELS = {"seen": "seen average", "unseen": "unseen average", "harmonic": "harmonic mean"}
 
 
@@ -25,13 +26,26 @@ def _cell(value: float | None) -> str:
 
 
 def table_rows(result: EvalResult) -> list[list[str]]:
-    """Header, one row per emotion, then the seen / unseen / harmonic-mean rows."""
-    rows = [["emotion", "status", "positives", *(METRIC_TITLES[m] for m in TABLE_METRICS)]]
-    for row in result.rows():
-        rows.append([row["emotion"], row["status"], str(row["positives"]), *(_cell(row[m]) for m in TABLE_METRICS)])
+    """Header, one row per emotion, then the seen / unseen / harmonic-mean rows; with calibrated
+    columns for the unseen emotions when the result has them (seen emotions keep their scores)."""
+    calibrated = result.calibrated
+    extra = [f"{METRIC_TITLES[m]} cal" for m in CALIBRATED_METRICS] if calibrated else []
+    rows = [["emotion", "status", "positives", *(METRIC_TITLES[m] for m in TABLE_METRICS), *extra]]
+    calibrated_rows = calibrated.rows() if calibrated else [{}] * len(result.emotions)
+    for row, cal in zip(result.rows(), calibrated_rows):
+        cells = [_cell(cal[m]) if row["status"] == "unseen" else "" for m in CALIBRATED_METRICS] if calibrated else []
+        rows.append([row["emotion"], row["status"], str(row["positives"]), *(_cell(row[m]) for m in TABLE_METRICS),
+                     *cells])
     for key, label in SUMMARY_LABELS.items():
-        rows.append([label, "", "", *(_cell(result.summary[key][m]) for m in TABLE_METRICS)])
+        cells = [_cell(calibrated.summary[key][m]) if key != "seen" else "" for m in CALIBRATED_METRICS] \
+            if calibrated else []
+        rows.append([label, "", "", *(_cell(result.summary[key][m]) for m in TABLE_METRICS), *cells])
     return rows
+
+
+def calibration_note(result: EvalResult) -> str:
+    return (f"cal: unseen emotions' thresholds calibrated ({result.calibrated.calibration}) on validation, without "
+            "their labels; seen emotions unchanged" if result.calibrated else "")
 
 
 def console_table(result: EvalResult) -> str:
@@ -40,14 +54,14 @@ def console_table(result: EvalResult) -> str:
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(result.emotions) + 2, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(lines + ([calibration_note(result)] if result.calibrated else []))
 
 
 def markdown_table(result: EvalResult) -> str:
     rows = table_rows(result)
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + ([f"\n{calibration_note(result)}"] if result.calibrated else [])) + "\n"
 
 
 def csv_table(result: EvalResult) -> str:
@@ -58,6 +72,13 @@ def csv_table(result: EvalResult) -> str:
         writer.writerow([row["emotion"], row["status"], row["positives"], row["n"], *(row[m] for m in METRICS)])
     for key, label in SUMMARY_LABELS.items():
         writer.writerow([label, "", "", "", *(result.summary[key][m] for m in METRICS)])
+    if result.calibrated:  # the calibrated result's unseen rows and summaries, named so
+        for row in result.calibrated.rows():
+            if row["status"] == "unseen":
+                writer.writerow([row["emotion"], f"unseen, calibrated {result.calibrated.calibration}", row["positives"],
+                                 row["n"], *(row[m] for m in METRICS)])
+        for key in ("unseen", "harmonic"):
+            writer.writerow([f"{SUMMARY_LABELS[key]}, calibrated", "", "", "", *(result.calibrated.summary[key][m] for m in METRICS)])
     return buffer.getvalue()
 
 
@@ -70,9 +91,9 @@ def write_tables(result: EvalResult, out_dir: str | Path, stem: str = "eval") ->
 
 def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
                         device: str = "auto", out_dir: str | Path | None = None,
-                        trust_pickle: bool = False) -> tuple[str, list[Path]]:
+                        trust_pickle: bool = False, calibration: str | None = None) -> tuple[str, list[Path]]:
     """`emozsl eval`: score the run's test set, write CSV / Markdown / JSON, return the console table."""
-    result = evaluate_run(run_dir, emotions, data, device, trust_pickle=trust_pickle)
+    result = evaluate_run(run_dir, emotions, data, device, trust_pickle=trust_pickle, calibration=calibration)
     files = write_tables(result, out_dir or RunDir(Path(run_dir)).eval_dir)
     return console_table(result), files
 

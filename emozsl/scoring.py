@@ -1,5 +1,6 @@
-"""Scoring a split: a model's logits over its inputs, and the per-emotion result. Shared
-by training (validation each epoch, test at the end), evaluation and the benchmark."""
+"""Scoring a split: a model's logits over its inputs, and the per-emotion result (with its
+calibrated twin when unseen emotions are scored, calibration.py). Shared by training (validation
+each epoch, test at the end), evaluation and the benchmark."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from emozsl.calibration import fit_calibration
 from emozsl.metrics import METRICS, emotion_metrics, group_summary
 
 
@@ -18,6 +20,8 @@ class EvalResult:
     unseen: list[str]
     per_emotion: dict[str, np.ndarray]  # metric -> (K,); NaN where undefined
     split: str
+    calibration: str | None = None  # the method, for a result scored on calibrated logits
+    calibrated: EvalResult | None = None  # the same logits calibrated (unseen emotions' thresholds)
 
     @property
     def summary(self) -> dict[str, dict[str, float]]:
@@ -31,7 +35,9 @@ class EvalResult:
 
     def to_dict(self) -> dict:
         return {"split": self.split, "emotions": self.emotions, "unseen": self.unseen,
-                "per_emotion": self.rows(), "summary": self.summary}
+                "per_emotion": self.rows(), "summary": self.summary,
+                **({"calibration": self.calibration} if self.calibration else {}),
+                **({"calibrated": self.calibrated.to_dict()} if self.calibrated else {})}
 
     @classmethod
     def from_dict(cls, stored: dict) -> EvalResult:
@@ -39,7 +45,9 @@ class EvalResult:
         rows = stored["per_emotion"]
         per_emotion = {key: np.array([np.nan if row[key] is None else row[key] for row in rows], dtype=float)
                        for key in (*METRICS, "positives", "n")}
-        return cls(list(stored["emotions"]), list(stored["unseen"]), per_emotion, stored["split"])
+        calibrated = cls.from_dict(stored["calibrated"]) if stored.get("calibrated") else None
+        return cls(list(stored["emotions"]), list(stored["unseen"]), per_emotion, stored["split"],
+                   stored.get("calibration"), calibrated)
 
 
 @torch.no_grad()
@@ -56,7 +64,23 @@ def predict_logits(model: torch.nn.Module, inputs, vectors: torch.Tensor, precis
 
 
 def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unseen: list[str],
-          threshold: float, split: str) -> EvalResult:
+          threshold: float, split: str, calibration: str | None = None) -> EvalResult:
     probabilities = torch.sigmoid(logits.float()).cpu().numpy()
     return EvalResult(list(emotions), [e for e in emotions if e in unseen],
-                      emotion_metrics(labels.cpu().numpy(), probabilities, threshold), split)
+                      emotion_metrics(labels.cpu().numpy(), probabilities, threshold), split, calibration)
+
+
+def score_calibrated(logits: torch.Tensor, labels: torch.Tensor, reference_logits: torch.Tensor,
+                     reference_labels: torch.Tensor, emotions: list[str], unseen: list[str], threshold: float,
+                     split: str, calibration: str) -> EvalResult:
+    """`score`, with the calibrated twin attached when an unseen emotion is scored: the calibration is
+    fitted on the reference split's logits (and seen emotions' labels), never on this split's."""
+    result = score(logits, labels, emotions, unseen, threshold, split)
+    if calibration == "none" or not result.unseen:
+        return result
+    seen = np.array([e not in result.unseen for e in emotions])
+    fitted = fit_calibration(calibration, reference_logits.float().cpu().numpy(), seen,
+                             reference_labels.cpu().numpy(), threshold)
+    adjusted = torch.from_numpy(fitted.apply(logits.float().cpu().numpy()))
+    result.calibrated = score(adjusted, labels, emotions, unseen, threshold, split, calibration)
+    return result

@@ -4,6 +4,7 @@ from the config alone the loss, the targets of every output, the optimizer and t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -17,11 +18,13 @@ from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.data.media import MediaSettings
 from emozsl.data.media_cache import PreparedSplit, prepare_split
-from emozsl.embeddings import default_embeddings_path, emotion_vectors, load_embeddings
+from emozsl.embeddings import default_embeddings_path, load_embeddings
 from emozsl.errors import EmozslError, FieldError
 from emozsl.hostmemory import keep_freed_memory
+from emozsl.label_words import emotion_entries, label_vectors, load_label_words
 from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
+from emozsl.scoring import EvalResult, predict_logits, score_calibrated
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
 
 INPUT_KINDS = {"raw": "raw media", "features": "pre-extracted features"}
@@ -121,6 +124,23 @@ class Session:
             inputs = ResidentInputs(part, self.device)
         return inputs, labels[:, self.trained_columns] if trained_only else labels
 
+    def score_test(self, precision=None, emotions: list[str] | None = None, split: str = "test",
+                   calibration: str | None = None) -> EvalResult:
+        """The model's result on `split` for `emotions` (default: all of the task's), with the
+        calibration (default: the config's) fitted on validation."""
+        emotions = list(emotions or self.task.emotions)
+        return score_calibrated(*self.calibration_logits(emotions, split, precision), emotions, self.task.unseen,
+                                self.config.threshold, split, calibration or self.config.calibration)
+
+    def calibration_logits(self, emotions: list[str], split: str = "test", precision=None) -> tuple[torch.Tensor, ...]:
+        """Logits and labels of `emotions` on `split` and on validation (the calibration's reference)."""
+        columns = [self.task.emotions.index(e) for e in emotions]
+        out = []
+        for part in (split, "valid"):
+            inputs, labels = self.inputs(part, trained_only=False)
+            out += [predict_logits(self.model, inputs, self.vectors[columns], precision=precision), labels[:, columns]]
+        return tuple(out)
+
     def prepared(self, split: str) -> PreparedSplit:
         """A raw split's cache entries and token ids, made once per session (the media settings and
         the tokenizer are the model's)."""
@@ -162,6 +182,28 @@ class Session:
                            "lr": self.config.lr * FINE_TUNE_LR_SCALE})
         return torch.optim.Adam(groups, lr=self.config.lr, weight_decay=self.config.weight_decay)
 
+    def penalty(self):
+        """The regulariser added to each training step's loss (map_structure), or None."""
+        if not self.config.map_structure:
+            return None
+        anchors, head, weight = self.anchor_vectors(), self.model.head, self.config.map_structure
+        return lambda: weight * head.structure_loss(anchors)
+
+    def anchor_vectors(self) -> torch.Tensor:
+        """The vectors whose geometry the emotion maps keep: the trained emotions' and, with word
+        vectors, every word of the embeddings file except the unseen emotions' own words (their
+        word forms and label words; nothing else is known of them when training)."""
+        if self.config.label_encoder:
+            return self.train_vectors
+        kv = load_embeddings(self.embeddings)
+        label_words = load_label_words(self.config.label_words) if self.config.label_words else None
+        hidden = {word for emotion in self.task.unseen
+                  for entry in emotion_entries(kv, emotion, label_words,
+                                               self.config.emotion_words.get(emotion, emotion), str(self.embeddings))
+                  for word in entry.split()}
+        words = [w for w in kv.index_to_key if w not in hidden]
+        return torch.cat([self.train_vectors, torch.from_numpy(kv[words]).to(self.device)])
+
     def scheduler(self, optimizer: torch.optim.Optimizer):
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.config.scheduler_factor,
                                                           patience=self.config.scheduler_patience)
@@ -192,8 +234,25 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
 
 
 def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: torch.device) -> torch.Tensor:
-    """The (K, word_dim) vectors of `emotions` (in the config's word forms) from the file at `path`."""
-    return torch.from_numpy(emotion_vectors(load_embeddings(path), emotions, config.emotion_words, path)).to(device)
+    """The (K, word_dim) vectors of `emotions` as the config defines them (word forms, label words, a
+    sentence encoder; label_words.py), word vectors read from the file at `path`."""
+    label_words = load_label_words(config.label_words) if config.label_words else None
+    vectors = label_vectors(load_embeddings(path), emotions, config.emotion_words, label_words, config.label_encoder, path)
+    return torch.from_numpy(vectors).to(device)
+
+
+def vectors_sha256(vectors: torch.Tensor) -> str:
+    """A fingerprint of emotion vectors (what label words, an encoder or a word file made of them)."""
+    return hashlib.sha256(vectors.detach().float().cpu().numpy().tobytes()).hexdigest()
+
+
+def check_vectors(vectors: torch.Tensor, emotions: list[str], metadata) -> None:
+    """The vectors a finished run's emotions get now must be those it was trained with (label words,
+    an encoder or word forms edited since would silently change every score)."""
+    recorded = metadata.embeddings.get("vectors_sha256")  # absent in runs of emozsl before label words
+    if recorded and emotions == metadata.emotions and vectors_sha256(vectors) != recorded:
+        raise EmozslError("the emotion vectors differ from those this run was trained with (its label_words, "
+                          "label_encoder or emotion_words files changed since); restore them or train again")
 
 
 def emotion_model(config: RunConfig, input_dims: dict[str, int], train_vectors: torch.Tensor) -> torch.nn.Module:

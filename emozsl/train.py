@@ -21,17 +21,18 @@ from emozsl.embeddings import file_sha256
 from emozsl.errors import EmozslError
 from emozsl.runs import RunDir, RunMetadata, RunResults, default_run_name
 from emozsl.scoring import predict_logits, score
-from emozsl.session import Session, build_session, selection_metric
+from emozsl.session import Session, build_session, selection_metric, vectors_sha256
 
 log = logging.getLogger("emozsl")
 
 
 def train_epoch(model: torch.nn.Module, inputs, targets: dict[str, torch.Tensor], vectors: torch.Tensor, loss_fn,
                 optimizer, batch_size: int, generator: torch.Generator, clip: float, precision, epoch: int = 1,
-                max_rows: int | None = None) -> float:
+                max_rows: int | None = None, penalty=None) -> float:
     """One pass over the training rows (the first `max_rows` of them, for a warm-up) in a random
     order; `inputs` gives the batches (batches.py). Returns the mean loss (summed over the model's
-    outputs). A non-finite loss stops training with an error naming the epoch and the first bad
+    outputs, plus `penalty()` when given: a regulariser, Session.penalty). A non-finite loss stops
+    training with an error naming the epoch and the first bad
     batch (tracked on the device: no per-batch sync)."""
     model.train()
     device = targets["prediction"].device
@@ -45,6 +46,8 @@ def train_epoch(model: torch.nn.Module, inputs, targets: dict[str, torch.Tensor]
         with precision:
             outputs = model.outputs(features, vectors)
             loss = sum(loss_fn(logits.float(), targets[space][rows]) for space, logits in outputs.items())
+            if penalty is not None:
+                loss = loss + penalty()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
@@ -81,7 +84,8 @@ def _train(session: Session, run: RunDir) -> Path:
     run.write_metadata(RunMetadata(
         emotions=task.emotions, train_emotions=task.train_emotions, unseen=task.unseen,
         input_dims=task.input_dims(), parameters=n_parameters,
-        embeddings={"path": str(session.embeddings.resolve()), "sha256": file_sha256(session.embeddings)},
+        embeddings={"path": str(session.embeddings.resolve()), "sha256": file_sha256(session.embeddings),
+                    "vectors_sha256": vectors_sha256(session.vectors)},
         split={"protocol": task.manifest["protocol"], "target": task.manifest["target"],
                "sources": task.manifest["sources"], "file": config.split},
         selection_metric=metric, device=str(session.device)))
@@ -93,13 +97,13 @@ def _train(session: Session, run: RunDir) -> Path:
     train_x, _ = session.inputs("train")
     targets = session.targets("train")
     valid_x, valid_y = session.inputs("valid")
-    precision = session.precision()
+    precision, penalty = session.precision(), session.penalty()
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     best, best_epoch, started = -np.inf, 0, time.time()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.time()
         train_loss = train_epoch(model, train_x, targets, session.train_vectors, loss_fn, optimizer,
-                                 config.batch_size, generator, config.clip, precision, epoch)
+                                 config.batch_size, generator, config.clip, precision, epoch, penalty=penalty)
         valid_logits = predict_logits(model, valid_x, session.train_vectors, precision=precision)
         valid_loss = float(loss_fn(valid_logits, valid_y))
         if not np.isfinite(valid_loss):
@@ -123,7 +127,5 @@ def _train(session: Session, run: RunDir) -> Path:
             break
 
     run.load_checkpoint(model)
-    test_x, test_y = session.inputs("test", trained_only=False)
-    test_logits = predict_logits(model, test_x, session.vectors, precision=precision)
-    test = score(test_logits, test_y, task.emotions, task.unseen, config.threshold, "test")
+    test = session.score_test(precision)
     return run.finish(RunResults(best_epoch, metric, best, epoch, round(time.time() - started, 2), test))

@@ -9,6 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 
 MOSEI_DIMS = {"text": 300, "audio": 74, "video": 35}
 N_MOSEI = {"train": 40, "valid": 12, "test": 16}
@@ -118,4 +119,18 @@ def write_cherma(folder: Path, seed: int = 0, splits=("train", "test"), dims=(8,
                              "txt_label": CHERMA_CHINESE[labels[0]], "audio_label": CHERMA_CHINESE[labels[1]],
                              "visual_label": CHERMA_CHINESE[labels[2]], "video_label": CHERMA_CHINESE[labels[3]]})
         (folder / f"{split}.json").write_text(json.dumps(examples, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def tiny_hf_model(folder: Path, words=("la", "ba", "do", "re", "mi", "fa", "so", "ti")) -> Path:
+    """A tiny random BERT and its tokenizer saved as a local Hugging Face folder."""
+    transformers = pytest.importorskip("transformers")
+    folder.mkdir()
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(words))
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    transformers.BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=64)
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(folder)
     return folder

@@ -8,13 +8,13 @@ from emozsl.embeddings import (
     PRESETS,
     build_embeddings,
     default_embeddings_path,
-    emotion_vectors,
     file_sha256,
     load_embeddings,
     neighbors,
     read_word_list,
 )
 from emozsl.errors import EmozslError
+from emozsl.label_words import label_vectors
 
 WORD_FORMS = ["anger", "angry", "happy", "happiness", "sad", "sadness", "surprise", "surprised", "surprising",
               "excited", "exciting", "excitement", "frustrated", "frustrating", "frustration", "fear", "fearful",
@@ -102,15 +102,15 @@ def test_shipped_file_covers_the_protocol_words_and_matches_its_provenance():
     assert all(np.array_equal(kv[w], rebuilt[w]) for w in kv.index_to_key)
 
 
-def test_emotion_vectors_and_neighbors():
+def test_label_vectors_of_word_forms_and_neighbors():
     kv = load_embeddings()
-    matrix = emotion_vectors(kv, ["anger", "excited"], {"excited": "exciting"})
+    matrix = label_vectors(kv, ["anger", "excited"], {"excited": "exciting"})
     assert np.array_equal(matrix[1], kv["exciting"])
     near = neighbors(kv, "fear", 5)
     assert len(near) == 5 and "fear" not in [w for w, _ in near]
     assert [s for _, s in near] == sorted((s for _, s in near), reverse=True)
     with pytest.raises(EmozslError, match="no vector for 'angr' .*anger"):
-        emotion_vectors(kv, ["angr"])
+        label_vectors(kv, ["angr"])
 
 
 def test_word_lists(tmp_path):

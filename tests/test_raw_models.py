@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import tiny_hf_model
 
 from emozsl.cli import main
 from emozsl.config import RunConfig
@@ -97,19 +98,6 @@ def test_mesm_needs_text_and_a_fraction_for_top_p():
     with pytest.raises(EmozslError, match="mesm needs text"):
         RunConfig(model="mesm", modalities=["audio", "visual"])
     assert RunConfig(model="mesm", model_options={"top_p": "1"}).model_options["top_p"] == 1.0
-
-
-def tiny_hf_model(folder):
-    transformers = pytest.importorskip("transformers")
-    folder.mkdir()
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted({w for w in ["la", "ba", "do", "re", "mi", "fa", "so", "ti"]})
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    transformers.BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=64)
-    torch.manual_seed(0)
-    transformers.BertModel(config).save_pretrained(folder)
-    return folder
 
 
 def test_local_hugging_face_text_model_is_loaded_and_fine_tuned_slower(tmp_path, raw_dir):

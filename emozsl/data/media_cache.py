@@ -33,15 +33,10 @@ from emozsl.data.media import (
 )
 from emozsl.data.raw import AudioRef, FramesRef
 from emozsl.errors import EmozslError, first_line
-from emozsl.fileio import replacing
+from emozsl.fileio import cache_root, replacing
 
 log = logging.getLogger("emozsl")
 CACHE_FORMAT = "1"
-
-
-def cache_root() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emozsl" / "media"
-    return Path(os.environ.get("EMOZSL_CACHE", default))
 
 
 @dataclass

@@ -25,8 +25,9 @@ from emozsl.data.dataset import SPLITS
 from emozsl.data.media import require
 from emozsl.data.raw import write_raw_table
 from emozsl.data.readers import MOSEI_EMOTIONS
-from emozsl.embeddings import emotion_vectors, load_embeddings
+from emozsl.embeddings import load_embeddings
 from emozsl.fileio import replacing
+from emozsl.label_words import label_vectors
 
 RAW_SIZES = {"small": {"train": 320, "valid": 80, "test": 240},
              "full": {"train": 3200, "valid": 800, "test": 1600}}
@@ -112,7 +113,7 @@ def synth_raw(out: str | Path, size: str = "small", seed: int = 0, embeddings: s
     image_module = require("PIL.Image", "writing generated frames")
     out = Path(out)
     rng = np.random.default_rng(seed)
-    prototypes = emotion_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS)
+    prototypes = label_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS)
     prototypes = prototypes / np.linalg.norm(prototypes, axis=1, keepdims=True)
     word_dim = prototypes.shape[1]
     maps = {"audio": _hidden_map(word_dim, 17, rng), "visual": _hidden_map(word_dim, 4, rng),

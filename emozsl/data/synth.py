@@ -26,9 +26,10 @@ from emozsl.data.writers import (
     write_mosei_folder,
     write_mult_pickle,
 )
-from emozsl.embeddings import emotion_vectors, load_embeddings
+from emozsl.embeddings import load_embeddings
 from emozsl.errors import FieldError
 from emozsl.fileio import write_json
+from emozsl.label_words import label_vectors
 
 FEATURE_DIMS = {"text": 300, "audio": 74, "visual": 35}
 SIGNAL_STRENGTH = {"text": 1.0, "audio": 0.6, "visual": 0.8}
@@ -122,7 +123,7 @@ def mosei_intensities(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def synth_mosei(size: str = "small", seed: int = 0, embeddings: str | None = None) -> MultimodalDataset:
     rng = np.random.default_rng(seed)
-    prototypes = _unit(emotion_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS))
+    prototypes = _unit(label_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     splits = {}
     for split in SPLITS:
@@ -139,7 +140,7 @@ def synth_iemocap9(size: str = "small", seed: int = 0, embeddings: str | None = 
                    steps: dict[str, int] | None = None) -> MultimodalDataset:
     """One class per utterance over the 9 IEMOCAP emotions, at the real per-class counts."""
     rng = np.random.default_rng(seed)
-    prototypes = _unit(emotion_vectors(load_embeddings(embeddings), IEMOCAP9_EMOTIONS))
+    prototypes = _unit(label_vectors(load_embeddings(embeddings), IEMOCAP9_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     scale = 1.0 if size == "full" else IEMOCAP_SMALL_FRACTION
     utterances = {}
@@ -182,7 +183,7 @@ def synth_cherma(size: str = "small", seed: int = 0, embeddings: str | None = No
     if not 0 <= disagreement < 1:
         raise FieldError("disagreement", disagreement, "must be within [0, 1)")
     rng = np.random.default_rng(seed)
-    prototypes = _unit(emotion_vectors(load_embeddings(embeddings), CHERMA_EMOTIONS))
+    prototypes = _unit(label_vectors(load_embeddings(embeddings), CHERMA_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     k = len(CHERMA_EMOTIONS)
     splits, lengths = {}, {}

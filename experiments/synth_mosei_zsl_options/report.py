@@ -1,0 +1,87 @@
+"""The zero-shot options table: every finished run of every variant under runs/zsl_options/,
+re-scored once (its best checkpoint; test logits and the validation reference), then each
+calibration applied to the same logits. Writes results.md (mean +- std over seeds of the mean over
+the held-out emotions) and results.json (every run's figures).
+
+    python experiments/synth_mosei_zsl_options/report.py [RUNS_ROOT]"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from emozsl.calibration import CALIBRATIONS
+from emozsl.evaluate import load_run
+from emozsl.runs import RunDir
+from emozsl.scoring import score_calibrated
+
+HERE = Path(__file__).parent
+EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
+TRAINING_OPTIONS = ("label_words", "map_structure", "weight_decay")
+
+
+def run_figures(path: Path) -> dict:
+    """Unseen AUC, raw and calibrated unseen F1+ and WAcc, and the seen averages, of one run."""
+    run = RunDir.open(path)
+    session = load_run(run, device="cpu")
+    emotions = session.task.emotions
+    logits = session.calibration_logits(emotions)
+    figures = {"target": session.task.unseen[0], "seed": session.config.seed, "model": session.config.model,
+               "options": {k: getattr(session.config, k) for k in TRAINING_OPTIONS}}
+    for method in CALIBRATIONS:
+        result = score_calibrated(*logits, emotions, session.task.unseen, session.config.threshold, "test", method)
+        scored = result.calibrated or result
+        unseen, seen = scored.summary["unseen"], result.summary["seen"]
+        figures[method] = {"unseen_f1": unseen["f1_positive"], "unseen_wacc": unseen["wacc"]}
+    figures.update(unseen_auc=result.summary["unseen"]["auc"], seen_auc=seen["auc"], seen_wacc=seen["wacc"],
+                   seen_f1=seen["f1_positive"])
+    return figures
+
+
+def mean_std(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} +- {np.std(values):.3f}"
+
+
+def per_seed_means(rows: list[dict], key) -> list[float]:
+    """The mean over held-out emotions of `key(row)`, one value per seed."""
+    seeds = sorted({r["seed"] for r in rows})
+    return [float(np.mean([key(r) for r in rows if r["seed"] == s])) for s in seeds]
+
+
+def main(root: Path) -> None:
+    variants = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        runs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if runs:
+            variants[folder.name] = [run_figures(p) for p in runs]
+    lines = ["| variant | model | runs | unseen AUC | unseen F1+ raw | unseen F1+ "
+             + " | unseen F1+ ".join(CALIBRATIONS[1:]) + " | unseen WAcc raw | unseen WAcc seen-f1 | seen AUC | seen WAcc |",
+             "|---|---|---|---|---|" + "---|" * (len(CALIBRATIONS) - 1) + "---|---|---|---|"]
+    for name, rows in variants.items():
+        cells = [mean_std(per_seed_means(rows, lambda r: r["unseen_auc"])),
+                 *(mean_std(per_seed_means(rows, lambda r, m=m: r[m]["unseen_f1"])) for m in CALIBRATIONS),
+                 mean_std(per_seed_means(rows, lambda r: r["none"]["unseen_wacc"])),
+                 mean_std(per_seed_means(rows, lambda r: r["seen-f1"]["unseen_wacc"])),
+                 mean_std(per_seed_means(rows, lambda r: r["seen_auc"])),
+                 mean_std(per_seed_means(rows, lambda r: r["seen_wacc"]))]
+        lines.append(f"| {name} | {rows[0]['model']} | {len(rows)} | " + " | ".join(cells) + " |")
+    lines += ["", "Per held-out emotion, unseen AUC / F1+ raw / F1+ seen-f1 (mean over seeds):", "",
+              "| variant | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
+    for name, rows in variants.items():
+        cells = []
+        for emotion in EMOTIONS:
+            mine = [r for r in rows if r["target"] == emotion]
+            cells.append("/".join(f"{np.mean(v):.2f}" for v in ([r["unseen_auc"] for r in mine],
+                                                                [r["none"]["unseen_f1"] for r in mine],
+                                                                [r["seen-f1"]["unseen_f1"] for r in mine])) if mine else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    (HERE / "results.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results.json").write_text(json.dumps(variants, indent=1) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/zsl_options"))

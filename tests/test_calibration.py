@@ -1,0 +1,97 @@
+"""Calibrated unseen-emotion scores: each method's definition, what it may read, and the metrics it
+leaves alone."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import f1_score
+
+from emozsl.calibration import CALIBRATIONS, best_f1_threshold, fit_calibration
+from emozsl.errors import EmozslError
+from emozsl.scoring import score_calibrated
+
+SEEN = np.array([True, True, True, False])
+
+
+def reference(seed: int = 0, n: int = 400):
+    """Seen columns whose positives score higher; an unseen column on another scale and offset."""
+    rng = np.random.default_rng(seed)
+    labels = rng.random((n, 4)) < np.array([0.3, 0.2, 0.1, 0.0])
+    logits = rng.normal(0, 1, (n, 4)) + 2.0 * labels
+    logits[:, 3] = 5.0 * rng.normal(0, 1, n) + 7.0
+    return logits, labels
+
+
+@pytest.mark.parametrize("method", CALIBRATIONS)
+def test_seen_emotions_keep_their_logits_and_unseen_labels_are_never_read(method):
+    logits, labels = reference()
+    fitted = fit_calibration(method, logits, SEEN, labels)
+    assert np.array_equal(fitted.apply(logits)[:, :3], logits[:, :3])
+    flipped = labels.copy()
+    flipped[:, 3] = ~flipped[:, 3]  # the unseen emotion's labels, whatever they are, change nothing
+    again = fit_calibration(method, logits, SEEN, flipped)
+    assert np.array_equal(again.scale, fitted.scale) and np.array_equal(again.shift, fitted.shift)
+    assert (fitted.scale > 0).all()  # an increasing map: every ranking (AUC) is kept
+
+
+def test_none_and_no_unseen_emotion_are_the_identity():
+    logits, labels = reference()
+    for fitted in (fit_calibration("none", logits, SEEN, labels),
+                   fit_calibration("seen-f1", logits, np.ones(4, bool), labels)):
+        assert np.array_equal(fitted.apply(logits), logits)
+
+
+def test_standardize_gives_the_unseen_emotion_the_seen_average_mean_and_spread():
+    logits, _ = reference()
+    adjusted = fit_calibration("standardize", logits, SEEN).apply(logits)  # label-free: no labels passed
+    assert adjusted[:, 3].mean() == pytest.approx(logits[:, :3].mean(0).mean())
+    assert adjusted[:, 3].std() == pytest.approx(logits[:, :3].std(0).mean())
+
+
+def test_seen_fpr_makes_the_unseen_emotion_say_yes_as_often_as_seen_ones_wrongly_do():
+    logits, labels = reference()
+    adjusted = fit_calibration("seen-fpr", logits, SEEN, labels).apply(logits)
+    false_positive_rate = np.mean([(logits[~labels[:, k], k] > 0).mean() for k in range(3)])
+    assert (adjusted[:, 3] > 0).mean() == pytest.approx(false_positive_rate, abs=2 / len(logits))
+
+
+def test_best_f1_threshold_matches_a_brute_force_search_with_sklearn():
+    rng = np.random.default_rng(3)
+    truth = rng.random(300) < 0.15
+    scores = np.round(rng.normal(0, 1, 300) + 1.5 * truth, 1)  # rounded: ties must not be split
+    cut = best_f1_threshold(scores, truth)
+    brute = max(f1_score(truth, scores > t) for t in np.unique(scores))
+    assert f1_score(truth, scores > cut) == pytest.approx(brute)
+    assert not np.isin(cut, scores)
+
+
+def test_seen_f1_puts_the_unseen_threshold_at_the_seen_emotions_average_position():
+    logits, labels = reference()
+    adjusted = fit_calibration("seen-f1", logits, SEEN, labels).apply(logits)
+    positions = []
+    for k in range(3):
+        negatives = logits[~labels[:, k], k]
+        positions.append((best_f1_threshold(logits[:, k], labels[:, k]) - negatives.mean()) / negatives.std())
+    expected = logits[:, 3].mean() + np.mean(positions) * logits[:, 3].std()
+    assert (adjusted[:, 3] > 0).sum() == (logits[:, 3] > expected).sum()
+
+
+def test_calibrated_twin_changes_thresholded_metrics_only_for_unseen_emotions():
+    logits, labels = reference(0)
+    test_logits, test_labels = reference(1)
+    test_labels[:, 3] = test_logits[:, 3] > np.quantile(test_logits[:, 3], 0.9)  # the unseen emotion's truth
+    result = score_calibrated(torch.from_numpy(test_logits), torch.from_numpy(test_labels.astype(np.float32)),
+                              torch.from_numpy(logits), torch.from_numpy(labels.astype(np.float32)),
+                              ["a", "b", "c", "u"], ["u"], 0.5, "test", "seen-f1")
+    raw, calibrated = result.rows(), result.calibrated.rows()
+    assert result.calibrated.calibration == "seen-f1" and result.calibration is None
+    assert [r["auc"] for r in raw] == pytest.approx([r["auc"] for r in calibrated])
+    assert [r["f1_positive"] for r in raw[:3]] == [r["f1_positive"] for r in calibrated[:3]]
+    assert raw[3]["f1_positive"] < 0.2 < calibrated[3]["f1_positive"]  # the raw scale says yes to everything
+    stored = type(result).from_dict(result.to_dict())
+    assert stored.calibrated.rows() == calibrated
+
+
+def test_unknown_method_is_an_error():
+    with pytest.raises(EmozslError, match="calibration"):
+        fit_calibration("platt", *reference()[:1], SEEN)
