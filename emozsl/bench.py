@@ -69,14 +69,13 @@ def time_epoch(session: Session) -> dict[str, float]:
     features, _ = session.inputs("train")
     targets = session.targets("train")
     loss_fn, optimizer, precision = session.loss_fn(), session.optimizer(), session.precision()
-    penalty = session.penalty()
     generator = torch.Generator().manual_seed(0)
     train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
-                config.clip, precision, max_rows=WARMUP_ROWS, penalty=penalty)
+                config.clip, precision, max_rows=WARMUP_ROWS)
     _synchronize(device)
     start = time.perf_counter()
     train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
-                config.clip, precision, penalty=penalty)
+                config.clip, precision)
     _synchronize(device)
     trained = time.perf_counter()
     for split in ("valid", "test"):

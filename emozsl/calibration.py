@@ -11,14 +11,8 @@ fitted on a reference split's scores (validation: never test), without the unsee
 - seen-fpr: the unseen emotion's threshold becomes the quantile of its reference logits at which it
   says "yes" as often to those inputs as the seen emotions wrongly do (their false-positive rate at
   the threshold, from their own reference labels).
-- seen-f1: each seen emotion's F1-best threshold on the reference split, measured in standard
-  deviations of its negatives' logits above their mean; the unseen emotion's threshold sits at the
-  seen emotions' average such position over its own reference logits. The training loss weighs
-  positives to balance the classes (pos_weight), which suits WAcc but over-predicts rare emotions;
-  this moves unseen emotions to the precision-recall trade-off the seen ones show at their best F1.
-
-The unseen emotion's reference logits stand for its negatives: in a zero-shot split the reference
-inputs hold none of its positives by construction; with real unlabelled data, positives are few.
+  In a zero-shot split the reference inputs hold none of the unseen emotion's positives by
+  construction; with real unlabelled data, positives are few.
 
 Seen emotions keep their logits (scale 1, shift 0), so AUC never changes and seen metrics neither."""
 
@@ -31,7 +25,7 @@ import numpy as np
 
 from emozsl.errors import check_choice
 
-CALIBRATIONS = ("none", "standardize", "seen-fpr", "seen-f1")
+CALIBRATIONS = ("none", "standardize", "seen-fpr")
 MIN_SPREAD = 1e-6  # a constant score has no scale to standardise
 
 
@@ -67,14 +61,6 @@ def fit_calibration(method: str, reference_logits: np.ndarray, seen: np.ndarray,
         shift[unseen] = mean[seen].mean() - mean[unseen] * scale[unseen]
         return Calibration(method, scale, shift)
     truth = np.asarray(seen_labels)[:, seen] > 0
-    if method == "seen-f1":
-        seen_logits = logits[:, seen]
-        position = [(best_f1_threshold(seen_logits[:, j], truth[:, j]) - seen_logits[~truth[:, j], j].mean())
-                    / max(seen_logits[~truth[:, j], j].std(), MIN_SPREAD)
-                    for j in range(truth.shape[1]) if truth[:, j].any() and (~truth[:, j]).any()]
-        unseen_cut = logits[:, unseen].mean(0) + np.mean(position) * np.maximum(logits[:, unseen].std(0), MIN_SPREAD)
-        shift[unseen] = cut - unseen_cut
-        return Calibration(method, scale, shift)
     negatives = np.maximum((~truth).sum(0), 1)
     false_positive_rate = float((((logits[:, seen] > cut) & ~truth).sum(0) / negatives).mean())
     # The unseen threshold that the same share of reference inputs exceeds; shifted onto `cut`.
@@ -82,14 +68,3 @@ def fit_calibration(method: str, reference_logits: np.ndarray, seen: np.ndarray,
     shift[unseen] = cut - unseen_cut
     return Calibration(method, scale, shift)
 
-
-def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
-    """The score threshold (predict "yes" above it) with the highest positive-class F1: midway
-    between the scores where F1 peaks, over every distinct cut."""
-    order = np.argsort(-scores, kind="stable")
-    ranked, hits = scores[order], truth[order].astype(float)
-    tp = np.cumsum(hits)
-    f1 = 2 * tp / (np.arange(1, len(ranked) + 1) + hits.sum())
-    last = np.r_[ranked[1:] != ranked[:-1], True]  # a cut only between different scores
-    best = int(np.flatnonzero(last)[np.argmax(f1[last])])
-    return float((ranked[best] + ranked[best + 1]) / 2) if best + 1 < len(ranked) else float(ranked[best] - 1)

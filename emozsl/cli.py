@@ -300,10 +300,8 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
               "label-word file (see `emozsl embeddings show --label-words`).")
 @click.option("--label-encoder", type=click.Path(file_okay=False), help="Emotion vectors from their descriptions, "
               "encoded by this local sentence-encoder folder (needs emozsl[text]).")
-@click.option("--map-structure", type=float, help="Weight of the loss that keeps the emotion maps true to the word "
-              "space's geometry (0: off).")
 @click.option("--calibration", type=click.Choice(CALIBRATIONS), help="Unseen emotions' calibrated thresholded "
-              "metrics (default seen-f1).")
+              "metrics (default standardize).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast on CUDA.")
 @click.option("--compile", "compile", is_flag=True, default=None, help="torch.compile the backbone.")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "

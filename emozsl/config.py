@@ -56,10 +56,7 @@ class RunConfig:
     # cherma) or a label-word file; None: one word form each (the paper).
     label_words: str | None = None
     label_encoder: str | None = None  # a local sentence-encoder folder: emotion vectors from their texts
-    # Embedding head: weight of the loss keeping the mapped emotion words' pairwise cosines those of
-    # the word space (0: off; models/head.py).
-    map_structure: float = 0.0
-    calibration: str = "seen-fpr"  # unseen emotions' thresholded metrics (calibration.py); none, standardize
+    calibration: str = "standardize"  # unseen emotions' thresholded metrics (calibration.py)
     epochs: int | None = None  # None: the backbone's default (100; 20 for the end-to-end raw-media ones)
     batch_size: int = 64
     lr: float = 1e-3
@@ -99,9 +96,6 @@ class RunConfig:
             _check_range("shots", self.shots, 1)
         if self.loader_workers is not None:
             _check_range("loader_workers", self.loader_workers, 0)
-        _check_number("map_structure", self.map_structure, "must be a finite number, 0 (off) or more", lambda v: v >= 0)
-        if self.map_structure and self.head != "embedding":
-            raise FieldError("map_structure", self.map_structure, "regularises the embedding head's maps: use head=embedding")
         for name in ("label_words", "label_encoder"):
             if getattr(self, name) == "":
                 raise FieldError(name, "", "must not be empty")

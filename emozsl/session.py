@@ -21,7 +21,7 @@ from emozsl.data.media_cache import PreparedSplit, prepare_split
 from emozsl.embeddings import default_embeddings_path, load_embeddings
 from emozsl.errors import EmozslError, FieldError
 from emozsl.hostmemory import keep_freed_memory
-from emozsl.label_words import emotion_entries, label_vectors, load_label_words
+from emozsl.label_words import label_vectors, load_label_words
 from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
 from emozsl.scoring import EvalResult, predict_logits, score_calibrated
@@ -181,28 +181,6 @@ class Session:
             groups.append({"params": [p for p in self.model.parameters() if id(p) in slow],
                            "lr": self.config.lr * FINE_TUNE_LR_SCALE})
         return torch.optim.Adam(groups, lr=self.config.lr, weight_decay=self.config.weight_decay)
-
-    def penalty(self):
-        """The regulariser added to each training step's loss (map_structure), or None."""
-        if not self.config.map_structure:
-            return None
-        anchors, head, weight = self.anchor_vectors(), self.model.head, self.config.map_structure
-        return lambda: weight * head.structure_loss(anchors)
-
-    def anchor_vectors(self) -> torch.Tensor:
-        """The vectors whose geometry the emotion maps keep: the trained emotions' and, with word
-        vectors, every word of the embeddings file except the unseen emotions' own words (their
-        word forms and label words; nothing else is known of them when training)."""
-        if self.config.label_encoder:
-            return self.train_vectors
-        kv = load_embeddings(self.embeddings)
-        label_words = load_label_words(self.config.label_words) if self.config.label_words else None
-        hidden = {word for emotion in self.task.unseen
-                  for entry in emotion_entries(kv, emotion, label_words,
-                                               self.config.emotion_words.get(emotion, emotion), str(self.embeddings))
-                  for word in entry.split()}
-        words = [w for w in kv.index_to_key if w not in hidden]
-        return torch.cat([self.train_vectors, torch.from_numpy(kv[words]).to(self.device)])
 
     def scheduler(self, optimizer: torch.optim.Optimizer):
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.config.scheduler_factor,

@@ -28,11 +28,10 @@ log = logging.getLogger("emozsl")
 
 def train_epoch(model: torch.nn.Module, inputs, targets: dict[str, torch.Tensor], vectors: torch.Tensor, loss_fn,
                 optimizer, batch_size: int, generator: torch.Generator, clip: float, precision, epoch: int = 1,
-                max_rows: int | None = None, penalty=None) -> float:
+                max_rows: int | None = None) -> float:
     """One pass over the training rows (the first `max_rows` of them, for a warm-up) in a random
     order; `inputs` gives the batches (batches.py). Returns the mean loss (summed over the model's
-    outputs, plus `penalty()` when given: a regulariser, Session.penalty). A non-finite loss stops
-    training with an error naming the epoch and the first bad
+    outputs). A non-finite loss stops training with an error naming the epoch and the first bad
     batch (tracked on the device: no per-batch sync)."""
     model.train()
     device = targets["prediction"].device
@@ -46,8 +45,6 @@ def train_epoch(model: torch.nn.Module, inputs, targets: dict[str, torch.Tensor]
         with precision:
             outputs = model.outputs(features, vectors)
             loss = sum(loss_fn(logits.float(), targets[space][rows]) for space, logits in outputs.items())
-            if penalty is not None:
-                loss = loss + penalty()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
@@ -97,13 +94,13 @@ def _train(session: Session, run: RunDir) -> Path:
     train_x, _ = session.inputs("train")
     targets = session.targets("train")
     valid_x, valid_y = session.inputs("valid")
-    precision, penalty = session.precision(), session.penalty()
+    precision = session.precision()
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     best, best_epoch, started = -np.inf, 0, time.time()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.time()
         train_loss = train_epoch(model, train_x, targets, session.train_vectors, loss_fn, optimizer,
-                                 config.batch_size, generator, config.clip, precision, epoch, penalty=penalty)
+                                 config.batch_size, generator, config.clip, precision, epoch)
         valid_logits = predict_logits(model, valid_x, session.train_vectors, precision=precision)
         valid_loss = float(loss_fn(valid_logits, valid_y))
         if not np.isfinite(valid_loss):

@@ -4,9 +4,8 @@ leaves alone."""
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import f1_score
 
-from emozsl.calibration import CALIBRATIONS, best_f1_threshold, fit_calibration
+from emozsl.calibration import CALIBRATIONS, fit_calibration
 from emozsl.errors import EmozslError
 from emozsl.scoring import score_calibrated
 
@@ -37,7 +36,7 @@ def test_seen_emotions_keep_their_logits_and_unseen_labels_are_never_read(method
 def test_none_and_no_unseen_emotion_are_the_identity():
     logits, labels = reference()
     for fitted in (fit_calibration("none", logits, SEEN, labels),
-                   fit_calibration("seen-f1", logits, np.ones(4, bool), labels)):
+                   fit_calibration("standardize", logits, np.ones(4, bool), labels)):
         assert np.array_equal(fitted.apply(logits), logits)
 
 
@@ -55,36 +54,15 @@ def test_seen_fpr_makes_the_unseen_emotion_say_yes_as_often_as_seen_ones_wrongly
     assert (adjusted[:, 3] > 0).mean() == pytest.approx(false_positive_rate, abs=2 / len(logits))
 
 
-def test_best_f1_threshold_matches_a_brute_force_search_with_sklearn():
-    rng = np.random.default_rng(3)
-    truth = rng.random(300) < 0.15
-    scores = np.round(rng.normal(0, 1, 300) + 1.5 * truth, 1)  # rounded: ties must not be split
-    cut = best_f1_threshold(scores, truth)
-    brute = max(f1_score(truth, scores > t) for t in np.unique(scores))
-    assert f1_score(truth, scores > cut) == pytest.approx(brute)
-    assert not np.isin(cut, scores)
-
-
-def test_seen_f1_puts_the_unseen_threshold_at_the_seen_emotions_average_position():
-    logits, labels = reference()
-    adjusted = fit_calibration("seen-f1", logits, SEEN, labels).apply(logits)
-    positions = []
-    for k in range(3):
-        negatives = logits[~labels[:, k], k]
-        positions.append((best_f1_threshold(logits[:, k], labels[:, k]) - negatives.mean()) / negatives.std())
-    expected = logits[:, 3].mean() + np.mean(positions) * logits[:, 3].std()
-    assert (adjusted[:, 3] > 0).sum() == (logits[:, 3] > expected).sum()
-
-
 def test_calibrated_twin_changes_thresholded_metrics_only_for_unseen_emotions():
     logits, labels = reference(0)
     test_logits, test_labels = reference(1)
     test_labels[:, 3] = test_logits[:, 3] > np.quantile(test_logits[:, 3], 0.9)  # the unseen emotion's truth
     result = score_calibrated(torch.from_numpy(test_logits), torch.from_numpy(test_labels.astype(np.float32)),
                               torch.from_numpy(logits), torch.from_numpy(labels.astype(np.float32)),
-                              ["a", "b", "c", "u"], ["u"], 0.5, "test", "seen-f1")
+                              ["a", "b", "c", "u"], ["u"], 0.5, "test", "standardize")
     raw, calibrated = result.rows(), result.calibrated.rows()
-    assert result.calibrated.calibration == "seen-f1" and result.calibration is None
+    assert result.calibrated.calibration == "standardize" and result.calibration is None
     assert [r["auc"] for r in raw] == pytest.approx([r["auc"] for r in calibrated])
     assert [r["f1_positive"] for r in raw[:3]] == [r["f1_positive"] for r in calibrated[:3]]
     assert raw[3]["f1_positive"] < 0.2 < calibrated[3]["f1_positive"]  # the raw scale says yes to everything

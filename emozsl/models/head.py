@@ -70,21 +70,6 @@ class EmotionEmbeddingHead(FusedHead):
         distance = torch.cdist(representation, images).pow(2) / representation.shape[-1]
         return self.offset - self.log_scale.exp() * distance
 
-    def structure_loss(self, anchors: torch.Tensor) -> torch.Tensor:
-        """How far the maps bend the word space: the mean squared difference between the anchors'
-        pairwise cosines in each mapped space and in the word space. Maps that keep the geometry of
-        many emotion words, not only of the trained few, carry an unseen emotion to a place that
-        means what its word means."""
-        def cosines(x: torch.Tensor) -> torch.Tensor:
-            x = nn.functional.normalize(x.float(), dim=-1)
-            return x @ x.T
-
-        target = cosines(anchors)
-        mapped = [f for f in self.maps.values() if not isinstance(f, nn.Identity)]
-        if not mapped:
-            return anchors.new_zeros(())
-        return torch.stack([(cosines(f(anchors)) - target).pow(2).mean() for f in mapped]).mean()
-
     def mapped(self, emotion_vectors: torch.Tensor) -> dict[str, torch.Tensor]:
         """The emotions' images in each space (for inspection and plots)."""
         return {s: f(emotion_vectors) for s, f in self.maps.items()}

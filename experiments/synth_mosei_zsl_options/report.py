@@ -20,7 +20,8 @@ from emozsl.scoring import score_calibrated
 
 HERE = Path(__file__).parent
 EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
-TRAINING_OPTIONS = ("label_words", "map_structure", "weight_decay")
+TRAINING_OPTIONS = ("label_words", "weight_decay")
+MODELS = ["eea", "transformer_ef", "self_attn"]
 
 
 def run_figures(path: Path) -> dict:
@@ -52,31 +53,31 @@ def per_seed_means(rows: list[dict], key) -> list[float]:
 
 
 def main(root: Path) -> None:
-    variants = {}
+    variants: dict[str, list[dict]] = {}  # "model variant" -> its runs' figures
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        runs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if runs:
-            variants[folder.name] = [run_figures(p) for p in runs]
-    lines = ["| variant | model | runs | unseen AUC | unseen F1+ raw | unseen F1+ "
-             + " | unseen F1+ ".join(CALIBRATIONS[1:]) + " | unseen WAcc raw | unseen WAcc seen-f1 | seen AUC | seen WAcc |",
-             "|---|---|---|---|---|" + "---|" * (len(CALIBRATIONS) - 1) + "---|---|---|---|"]
+        for path in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            figures = run_figures(path)
+            variants.setdefault(f"{figures['model']} {folder.name}", []).append(figures)
+    variants = dict(sorted(variants.items(), key=lambda item: (MODELS.index(item[1][0]["model"]), item[0])))
+    lines = ["| model and variant | runs | unseen AUC | unseen F1+ raw | unseen F1+ "
+             + " | unseen F1+ ".join(CALIBRATIONS[1:]) + " | unseen WAcc raw | unseen WAcc "
+             + " | unseen WAcc ".join(CALIBRATIONS[1:]) + " | seen AUC | seen WAcc | seen F1+ |",
+             "|---|---|---|" + "---|" * (2 * len(CALIBRATIONS)) + "---|---|---|"]
     for name, rows in variants.items():
         cells = [mean_std(per_seed_means(rows, lambda r: r["unseen_auc"])),
                  *(mean_std(per_seed_means(rows, lambda r, m=m: r[m]["unseen_f1"])) for m in CALIBRATIONS),
-                 mean_std(per_seed_means(rows, lambda r: r["none"]["unseen_wacc"])),
-                 mean_std(per_seed_means(rows, lambda r: r["seen-f1"]["unseen_wacc"])),
-                 mean_std(per_seed_means(rows, lambda r: r["seen_auc"])),
-                 mean_std(per_seed_means(rows, lambda r: r["seen_wacc"]))]
-        lines.append(f"| {name} | {rows[0]['model']} | {len(rows)} | " + " | ".join(cells) + " |")
-    lines += ["", "Per held-out emotion, unseen AUC / F1+ raw / F1+ seen-f1 (mean over seeds):", "",
-              "| variant | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
+                 *(mean_std(per_seed_means(rows, lambda r, m=m: r[m]["unseen_wacc"])) for m in CALIBRATIONS),
+                 *(mean_std(per_seed_means(rows, lambda r, k=k: r[k])) for k in ("seen_auc", "seen_wacc", "seen_f1"))]
+        lines.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    lines += ["", f"Per held-out emotion, unseen AUC / F1+ raw / F1+ {CALIBRATIONS[1]} (mean over seeds):", "",
+              "| model and variant | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
     for name, rows in variants.items():
         cells = []
         for emotion in EMOTIONS:
             mine = [r for r in rows if r["target"] == emotion]
             cells.append("/".join(f"{np.mean(v):.2f}" for v in ([r["unseen_auc"] for r in mine],
                                                                 [r["none"]["unseen_f1"] for r in mine],
-                                                                [r["seen-f1"]["unseen_f1"] for r in mine])) if mine else "-")
+                                                                [r[CALIBRATIONS[1]]["unseen_f1"] for r in mine])) if mine else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     (HERE / "results.md").write_text("\n".join(lines) + "\n")
     (HERE / "results.json").write_text(json.dumps(variants, indent=1) + "\n")
