@@ -300,6 +300,9 @@ TRAIN_FLAG_CASES = {  # emozsl train --data DATA ARGS...
     "two_folds": ("--folds 2: need at least 3", ["--folds", 2]),
     "run_name_escapes_the_runs_folder": ("--name ../escape: must name one folder", ["--name", "../escape"]),
     "repeated_modality": ("--modalities text,text: give each of text, audio, visual at most once", ["--modalities", "text,text"]),
+    "unknown_label_words": ("--label-words nope: neither a shipped label set", ["--label-words", "nope", "--zsl", "fear"]),
+    "label_encoder_not_a_model": ("--label-encoder .: not a local Hugging Face model folder",
+                                  ["--label-encoder", ".", "--zsl", "fear"]),
 }
 for case_name, (message, flags) in TRAIN_FLAG_CASES.items():
     case(message, name=case_name)(lambda tmp, w, flags=flags: ["train", "--data", w.data, *flags])

@@ -60,6 +60,14 @@ def test_eval_command_prints_and_writes_tables(zsl_run, tmp_path):
     table = json.loads((out / "eval.json").read_text())
     assert [r["emotion"] for r in table["per_emotion"]] == ["anger", "disgust", "fear", "happy", "sad", "surprise"]
     assert "| anger | unseen |" in (out / "eval.md").read_text()
+    unseen = next(r for r in table["calibrated"]["per_emotion"] if r["status"] == "unseen")
+    assert table["calibrated"]["calibration"] == "standardize" and "F1+ cal" in result.output
+    assert unseen["auc"] == pytest.approx(table["per_emotion"][0]["auc"])
+    plain = CliRunner().invoke(main, ["-q", "eval", str(zsl_run), "--out", str(out), "--calibration", "none"])
+    assert plain.exit_code == 0 and "cal" not in plain.output
+    assert "calibrated" not in json.loads((out / "eval.json").read_text())
+    stored = json.loads((zsl_run / "results.json").read_text())["test"]["calibrated"]
+    assert stored["per_emotion"] == table["calibrated"]["per_emotion"]  # training scored the same calibration
 
 
 def test_eval_emotion_subset_and_unknown_emotion(zsl_run):
