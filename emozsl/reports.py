@@ -51,7 +51,8 @@ def calibration_note(result: EvalResult) -> str:
 def console_table(result: EvalResult) -> str:
     rows = table_rows(result)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+             for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(result.emotions) + 2, "  ".join("-" * w for w in widths))
     return "\n".join(lines + ([calibration_note(result)] if result.calibrated else []))
