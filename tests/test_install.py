@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("args", [["--help"], ["data", "info", "DATA"], ["embeddings", "show"],
+                                  ["embeddings", "show", "--label-words", "mosei"],
                                   ["split", "--data", "DATA", "--zsl", "fear", "--out", "OUT"]])
 def test_commands_that_need_no_model_start_without_torch(args, synth_mosei_dir, tmp_path):
     args = [str(synth_mosei_dir) if a == "DATA" else str(tmp_path / "m.json") if a == "OUT" else a for a in args]
@@ -67,3 +68,6 @@ def test_a_built_wheel_installed_elsewhere_runs_the_main_job(tmp_path):
                             capture_output=True, text=True, cwd=work, timeout=600)
     assert result.returncode == 0, result.stderr
     assert any(line.startswith("fear") and "unseen" in line for line in result.stdout.splitlines())
+    shown = subprocess.run([str(venv / "bin" / "emozsl"), "embeddings", "show", "--label-words", "iemocap"],
+                           capture_output=True, text=True, cwd=work, timeout=120)  # label words are package data
+    assert shown.returncode == 0 and str(venv) in shown.stdout and "frustrated:" in shown.stdout, shown.stderr
