@@ -4,7 +4,6 @@ from the config alone the loss, the targets of every output, the optimizer and t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -219,16 +218,16 @@ def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: tor
     return torch.from_numpy(vectors).to(device)
 
 
-def vectors_sha256(vectors: torch.Tensor) -> str:
-    """A fingerprint of emotion vectors (what label words, an encoder or a word file made of them)."""
-    return hashlib.sha256(vectors.detach().float().cpu().numpy().tobytes()).hexdigest()
-
-
 def check_vectors(vectors: torch.Tensor, emotions: list[str], metadata) -> None:
     """The vectors a finished run's emotions get now must be those it was trained with (label words,
-    an encoder or word forms edited since would silently change every score)."""
-    recorded = metadata.embeddings.get("vectors_sha256")  # absent in runs of emozsl before label words
-    if recorded and emotions == metadata.emotions and vectors_sha256(vectors) != recorded:
+    an encoder or word forms edited since would silently change every score). Compared with a float
+    tolerance: another machine's arithmetic may differ in the last bits."""
+    recorded = metadata.embeddings.get("vectors")  # absent in runs of emozsl before label words
+    if recorded is None or emotions != metadata.emotions:
+        return
+    recorded = np.asarray(recorded, dtype=np.float32)
+    current = vectors.detach().float().cpu().numpy()
+    if recorded.shape != current.shape or not np.allclose(current, recorded, rtol=1e-4, atol=1e-6):
         raise EmozslError("the emotion vectors differ from those this run was trained with (its label_words, "
                           "label_encoder or emotion_words files changed since); restore them or train again")
 

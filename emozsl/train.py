@@ -21,7 +21,7 @@ from emozsl.embeddings import file_sha256
 from emozsl.errors import EmozslError
 from emozsl.runs import RunDir, RunMetadata, RunResults, default_run_name
 from emozsl.scoring import predict_logits, score
-from emozsl.session import Session, build_session, selection_metric, vectors_sha256
+from emozsl.session import Session, build_session, selection_metric
 
 log = logging.getLogger("emozsl")
 
@@ -82,7 +82,7 @@ def _train(session: Session, run: RunDir) -> Path:
         emotions=task.emotions, train_emotions=task.train_emotions, unseen=task.unseen,
         input_dims=task.input_dims(), parameters=n_parameters,
         embeddings={"path": str(session.embeddings.resolve()), "sha256": file_sha256(session.embeddings),
-                    "vectors_sha256": vectors_sha256(session.vectors)},
+                    "vectors": session.vectors.cpu().tolist()},
         split={"protocol": task.manifest["protocol"], "target": task.manifest["target"],
                "sources": task.manifest["sources"], "file": config.split},
         selection_metric=metric, device=str(session.device)))

@@ -124,6 +124,9 @@ def test_training_with_label_words_and_an_encoder(synth_mosei_dir, tmp_path):
     assert build_session(RunConfig(**base, label_words="mosei", label_encoder=str(folder))).vectors.shape == (6, 16)
     run = train(RunConfig(**base, label_words="mosei", name="words"))
     assert RunDir.open(run).read_results().test.calibrated.calibration == RunConfig().calibration
+    metadata = json.loads((run / "metadata.json").read_text())
+    metadata["embeddings"]["vectors"] = (np.array(metadata["embeddings"]["vectors"]) * (1 + 1e-7)).tolist()
+    (run / "metadata.json").write_text(json.dumps(metadata))  # another machine's last bits: still the same vectors
     assert evaluate_run(run, device="cpu").rows()[2]["emotion"] == "fear"
     words = tmp_path / "words.json"  # a label-word file edited after training: refused, not silently used
     words.write_text(json.dumps({"emotions": {"fear": {"words": ["fear", "afraid"]}}}))
