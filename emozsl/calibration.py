@@ -31,15 +31,11 @@ MIN_SPREAD = 1e-6  # a constant score has no scale to standardise
 
 @dataclass
 class Calibration:
-    method: str
     scale: np.ndarray  # (K,)
     shift: np.ndarray  # (K,)
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
         return logits * self.scale + self.shift
-
-    def to_dict(self) -> dict:
-        return {"method": self.method, "scale": self.scale.tolist(), "shift": self.shift.tolist()}
 
 
 def fit_calibration(method: str, reference_logits: np.ndarray, seen: np.ndarray,
@@ -53,18 +49,18 @@ def fit_calibration(method: str, reference_logits: np.ndarray, seen: np.ndarray,
     scale, shift = np.ones(k), np.zeros(k)
     unseen = np.flatnonzero(~seen)
     if method == "none" or not len(unseen) or not seen.any():
-        return Calibration(method, scale, shift)
+        return Calibration(scale, shift)
     cut = math.log(threshold / (1 - threshold))  # the threshold in logits
     if method == "standardize":
         mean, spread = logits.mean(0), np.maximum(logits.std(0), MIN_SPREAD)
         scale[unseen] = spread[seen].mean() / spread[unseen]
         shift[unseen] = mean[seen].mean() - mean[unseen] * scale[unseen]
-        return Calibration(method, scale, shift)
+        return Calibration(scale, shift)
     truth = np.asarray(seen_labels)[:, seen] > 0
     negatives = np.maximum((~truth).sum(0), 1)
     false_positive_rate = float((((logits[:, seen] > cut) & ~truth).sum(0) / negatives).mean())
     # The unseen threshold that the same share of reference inputs exceeds; shifted onto `cut`.
     unseen_cut = np.quantile(logits[:, unseen], 1 - false_positive_rate, axis=0)
     shift[unseen] = cut - unseen_cut
-    return Calibration(method, scale, shift)
+    return Calibration(scale, shift)
 

@@ -136,7 +136,7 @@ def label_vectors(kv: KeyedVectors, emotions: list[str], word_forms: dict[str, s
         return encode_texts(encoder, texts)
     rows = []
     for emotion in emotions:
-        where = f"{path}" if label_words is None or emotion not in label_words.words else \
+        where = str(path) if label_words is None or emotion not in label_words.words else \
             f"{path} (label words {label_words.source}, emotion '{emotion}')"
         rows.append(combine(kv, emotion_entries(kv, emotion, label_words, word_forms.get(emotion, emotion), where), where))
     return np.stack(rows)
