@@ -23,7 +23,7 @@ from emozsl.hostmemory import keep_freed_memory
 from emozsl.label_words import label_vectors, load_label_words
 from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
-from emozsl.scoring import EvalResult, predict_logits, score_calibrated
+from emozsl.scoring import EvalResult, predict_logits, score, score_calibrated
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
 
 INPUT_KINDS = {"raw": "raw media", "features": "pre-extracted features"}
@@ -126,19 +126,20 @@ class Session:
     def score_test(self, precision=None, emotions: list[str] | None = None, split: str = "test",
                    calibration: str | None = None) -> EvalResult:
         """The model's result on `split` for `emotions` (default: all of the task's), with the
-        calibration (default: the config's) fitted on validation."""
+        calibration (default: the config's) fitted on validation when an unseen emotion is scored."""
         emotions = list(emotions or self.task.emotions)
-        return score_calibrated(*self.calibration_logits(emotions, split, precision), emotions, self.task.unseen,
-                                self.config.threshold, split, calibration or self.config.calibration)
+        calibration = calibration or self.config.calibration
+        logits, labels = self.split_logits(split, emotions, precision)
+        if calibration == "none" or not set(emotions) & set(self.task.unseen):  # validation is not scored for nothing
+            return score(logits, labels, emotions, self.task.unseen, self.config.threshold, split)
+        return score_calibrated(logits, labels, *self.split_logits("valid", emotions, precision), emotions,
+                                self.task.unseen, self.config.threshold, split, calibration)
 
-    def calibration_logits(self, emotions: list[str], split: str = "test", precision=None) -> tuple[torch.Tensor, ...]:
-        """Logits and labels of `emotions` on `split` and on validation (the calibration's reference)."""
+    def split_logits(self, split: str, emotions: list[str], precision=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and labels of `emotions` on `split`."""
         columns = [self.task.emotions.index(e) for e in emotions]
-        out = []
-        for part in (split, "valid"):
-            inputs, labels = self.inputs(part, trained_only=False)
-            out += [predict_logits(self.model, inputs, self.vectors[columns], precision=precision), labels[:, columns]]
-        return tuple(out)
+        inputs, labels = self.inputs(split, trained_only=False)
+        return predict_logits(self.model, inputs, self.vectors[columns], precision=precision), labels[:, columns]
 
     def prepared(self, split: str) -> PreparedSplit:
         """A raw split's cache entries and token ids, made once per session (the media settings and

@@ -51,7 +51,7 @@ def run_bounds(path: Path) -> dict:
     for name, vector in [("whole", vectors[u]), ("projection", projection), ("rest", vectors[u] - projection)]:
         session.vectors = vectors.clone()
         session.vectors[u] = vector
-        logits, labels, _, _ = session.calibration_logits(emotions)
+        logits, labels = session.split_logits("test", emotions)
         scores, truth = logits.numpy()[:, [u]], labels.numpy()[:, [u]] > 0
         out[f"auc_{name}"] = float(roc_auc(truth, scores)[0])
         if name == "whole":

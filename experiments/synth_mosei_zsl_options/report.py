@@ -29,7 +29,7 @@ def run_figures(path: Path) -> dict:
     run = RunDir.open(path)
     session = load_run(run, device="cpu")
     emotions = session.task.emotions
-    logits = session.calibration_logits(emotions)
+    logits = (*session.split_logits("test", emotions), *session.split_logits("valid", emotions))
     figures = {"target": session.task.unseen[0], "seed": session.config.seed, "model": session.config.model,
                "options": {k: getattr(session.config, k) for k in TRAINING_OPTIONS}}
     for method in CALIBRATIONS:
