@@ -7,7 +7,7 @@ the way (the old commit is checked out into a temporary git worktree). The profi
 of a training step the backbone's arithmetic kernels take: the bound on what removing overhead can
 gain on this device.
 
-    python benchmarks/epoch_vs_commit.py --commit 3817a10 --model eea --size small --device cpu
+    python benchmarks/epoch_vs_commit.py --commit e480d0b --model eea --size small --device cpu
 """
 
 from __future__ import annotations
@@ -39,16 +39,13 @@ def profile_step(model: str, data: Path, device: str, rows: int = 640) -> list[t
 
     from emozsl.config import RunConfig
     from emozsl.session import build_session
-    from emozsl.train import train_epoch
+    from emozsl.train import Trainer, graph_backend, train_epoch
 
     session = build_session(RunConfig(model=model, data=str(data), device=device))
-    inputs, _ = session.inputs("train")
-    targets, loss_fn, optimizer = session.targets(), session.loss_fn(), session.optimizer()
-    generator = torch.Generator().manual_seed(0)
+    trainer = Trainer(session, graph_backend(session))
 
     def step():
-        train_epoch(session.model, inputs, targets, session.train_vectors, loss_fn, optimizer,
-                    session.config.batch_size, generator, session.config.clip, session.precision(), max_rows=rows)
+        train_epoch([trainer], max_rows=rows)
 
     step()
     with profile() as prof:
@@ -61,7 +58,7 @@ def profile_step(model: str, data: Path, device: str, rows: int = 640) -> list[t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--commit", default="3817a10")
+    parser.add_argument("--commit", default="e480d0b")
     parser.add_argument("--model", default="eea")
     parser.add_argument("--size", default="small", choices=["small", "full"])
     parser.add_argument("--device", default="cpu")

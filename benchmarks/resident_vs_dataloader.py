@@ -21,7 +21,9 @@ from emozsl.bench import bench_data_path, bench_task, time_epoch
 from emozsl.config import RunConfig
 from emozsl.metrics import emotion_metrics
 from emozsl.models import REGISTRY
+from emozsl.models.sequence import left_align
 from emozsl.session import build_session
+from emozsl.train import Trainer, graph_backend, loss_function, make_optimizer
 
 
 class Utterances(Dataset):
@@ -37,13 +39,15 @@ class Utterances(Dataset):
 
 
 def time_dataloader_epoch(s, task, batch_size):
+    """The straightforward loop, with emozsl's recipe (loss, optimizer) and the padding of each
+    batch found on the device, per batch."""
     model, vectors, device = s.model, s.train_vectors, s.device
-    loss_fn, optimizer = s.loss_fn(), s.optimizer()
+    loss_fn, optimizer = loss_function(s), make_optimizer(s, captured=False)
     loader = DataLoader(Utterances(task.splits["train"]), batch_size=batch_size, shuffle=True)
     start = time.perf_counter()
     model.train()
     for features, labels in loader:
-        features = {m: a.to(device) for m, a in features.items()}
+        features = left_align({m: a.to(device) for m, a in features.items()})
         loss = loss_fn(model(features, vectors), labels.to(device))
         optimizer.zero_grad()
         loss.backward()
@@ -57,7 +61,7 @@ def time_dataloader_epoch(s, task, batch_size):
         probabilities, truth = [], []
         with torch.no_grad():
             for features, labels in DataLoader(Utterances(task.splits[split]), batch_size=batch_size):
-                logits = model({m: a.to(device) for m, a in features.items()}, vectors)
+                logits = model(left_align({m: a.to(device) for m, a in features.items()}), vectors)
                 probabilities.append(torch.sigmoid(logits).cpu().numpy())
                 truth.append(labels.numpy())
         emotion_metrics(np.concatenate(truth), np.concatenate(probabilities), s.config.threshold)
@@ -74,7 +78,8 @@ def main():
     task = bench_task(None, args.size)
     config = RunConfig(model=args.model, data=str(bench_data_path(args.size)), device=args.device,
                        batch_size=args.batch_size)
-    resident = time_epoch(build_session(config, task=task))
+    session = build_session(config, task=task)
+    resident = time_epoch(Trainer(session, graph_backend(session)))
     baseline_session = build_session(config, task=task)
     device = baseline_session.device
     warm_up = dataclasses.replace(task, splits={k: v.subset(np.arange(min(256, len(v)))) for k, v in task.splits.items()})

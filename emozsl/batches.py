@@ -1,13 +1,21 @@
 """How a split's inputs reach a model, batch by batch, for training and scoring alike.
 
-- Feature data (`ResidentInputs`): whole tensors on the training device, batches are index slices
-  (no per-sample loader, no host work per batch).
-- Raw media (`StreamedInputs`): the preprocessed chunks, crops and token ids, read from the
-  preprocessing cache by a DataLoader with workers (pinned memory on CUDA) and padded per batch.
-  Batches are length-aware: training batches group utterances of similar length within windows of
-  a random order (then the batches are shuffled); scoring batches go in length order.
+Padding is found once, here, when a split is loaded, and shapes are static, so no training or
+scoring step reads a device value on the host (models/sequence.py):
 
-Each batch is (inputs, rows): the inputs the model takes and the rows of the split they hold."""
+- Feature data (`ResidentInputs`): each row's real steps are moved to the front once (the all-zero
+  step rule, `left_align`), the split keeps one length (its longest real sequence), and the whole
+  split lives on the training device with its lengths. A batch is a set of rows; `features` gathers
+  them (inside a captured step, so a step's only input is its row indices).
+- Raw media (`StreamedInputs`): the preprocessed chunks, crops and token ids, read from the
+  preprocessing cache by a DataLoader with workers (pinned memory on CUDA). Lengths are the decoded
+  counts, never pixel or sample values; a batch is padded at the end to the next length of a fixed
+  ladder (`PAD_LADDER`), so a split meets a handful of shapes. Batches are length-aware: training
+  batches group utterances of similar length within windows of a random order (then the batches
+  are shuffled); scoring batches go in length order.
+
+Each batch is (payload, rows): device tensors (empty for resident features) and the rows of the
+split it holds; `inputs.features(payload, rows)` is the batch the model takes."""
 
 from __future__ import annotations
 
@@ -18,32 +26,67 @@ import torch
 
 from emozsl.data import SplitData
 from emozsl.data.media_cache import PreparedSplit, load_audio, load_frames
+from emozsl.models.sequence import LENGTHS, left_align
 
 EVAL_BATCH = 1024
 RAW_EVAL_BATCH = 32
 LENGTH_WINDOW = 32  # a training batch's utterances come from a window of this many batches
+ALIGN_CHUNK = 2048  # rows left-aligned at a time at load (bounds the host memory it takes)
+# Raw media pad a batch to the next of these lengths (then multiples of the last): at most about
+# 1.5x the longest sequence, and a handful of shapes per split.
+PAD_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def map_tensors(fn, tree, *others):
+    """`fn` applied to the tensors of nested dicts, lists and tuples (and the matching leaves of
+    `others`, trees of the same structure), the structure kept."""
+    if isinstance(tree, dict):
+        return {k: map_tensors(fn, v, *(o[k] for o in others)) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(map_tensors(fn, v, *(o[i] for o in others)) for i, v in enumerate(tree))
+    return fn(tree, *others)
+
+
+def padded_length(longest: int) -> int:
+    """The ladder's first length that holds `longest` steps."""
+    for step in PAD_LADDER:
+        if longest <= step:
+            return step
+    return -(-longest // PAD_LADDER[-1]) * PAD_LADDER[-1]
+
+
+def aligned_split(features: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """A split's feature arrays (N, T_m, D_m) -> left-aligned host tensors trimmed to the split's
+    longest real sequence per modality, and their (N,) lengths (models/sequence.py's rule)."""
+    n = len(next(iter(features.values())))
+    parts = [left_align({m: torch.from_numpy(np.ascontiguousarray(a[i:i + ALIGN_CHUNK])) for m, a in features.items()})
+             for i in range(0, n, ALIGN_CHUNK)]
+    lengths = {m: torch.cat([p[LENGTHS][m] for p in parts]) for m in features}
+    values = {m: torch.cat([p[m] for p in parts])[:, :int(lengths[m].max())] for m in features}
+    return values, lengths
 
 
 class ResidentInputs:
     def __init__(self, split: SplitData, device: torch.device):
-        self.features = {m: torch.from_numpy(a).to(device) for m, a in split.features.items()}
+        values, lengths = aligned_split(split.features)
+        self.values = {m: v.to(device) for m, v in values.items()}
+        self.lengths = {m: v.to(device) for m, v in lengths.items()}
         self.device = device
         self.eval_batch = EVAL_BATCH
 
     def __len__(self) -> int:
-        return len(next(iter(self.features.values())))
+        return len(next(iter(self.values.values())))
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None) -> Iterator[tuple[dict, torch.Tensor]]:
-        n = len(self)
-        if order is None:
-            for start in range(0, n, batch_size):
-                rows = torch.arange(start, min(n, start + batch_size), device=self.device)
-                yield {m: a[start:start + batch_size] for m, a in self.features.items()}, rows
-            return
-        order = order.to(self.device)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            yield {m: a[rows] for m, a in self.features.items()}, rows
+        rows = torch.arange(len(self), device=self.device) if order is None else order.to(self.device)
+        for start in range(0, len(rows), batch_size):
+            yield {}, rows[start:start + batch_size]
+
+    def features(self, payload: dict, rows: torch.Tensor) -> dict:
+        """The model's batch for `rows`: left-aligned values and lengths, gathered on the device."""
+        batch = {m: a[rows] for m, a in self.values.items()}
+        batch[LENGTHS] = {m: a[rows] for m, a in self.lengths.items()}
+        return batch
 
 
 class MediaItems(torch.utils.data.Dataset):
@@ -66,36 +109,33 @@ class MediaItems(torch.utils.data.Dataset):
 
 
 class Collate:
-    """Pads a list of utterances into batch tensors: zero chunks and frames (at least one, so every
-    sequence has a place), token ids padded with the tokenizer's pad id and a mask of real tokens."""
+    """Pads a list of utterances into batch tensors, at the end, to `padded_length` of the longest:
+    zero chunks and frames (at least one slot), token ids padded with the tokenizer's pad id, and
+    each modality's lengths, the decoded counts."""
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
 
-    def __call__(self, items: list[tuple[int, dict]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    def __call__(self, items: list[tuple[int, dict]]) -> tuple[dict, torch.Tensor]:
         rows = torch.tensor([i for i, _ in items])
         first = items[0][1]
-        batch = {}
+        batch, lengths = {}, {}
         if "audio" in first:
             batch["audio"] = _stack([it["audio"] for _, it in items])[:, :, None]  # (B, C, 1, mels, frames)
         if "visual" in first:
             frames = _stack([it["visual"] for _, it in items])  # (B, S, 48, 48, 3) uint8
             batch["visual"] = frames.permute(0, 1, 4, 2, 3).float()
         if "text" in first:
-            texts = [it["text"] for _, it in items]
-            width = max(len(t) for t in texts)
-            ids = torch.full((len(texts), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(texts), width), dtype=torch.bool)
-            for k, t in enumerate(texts):
-                ids[k, :len(t)] = torch.from_numpy(t)
-                mask[k, :len(t)] = True
-            batch["text"], batch["text_mask"] = ids, mask
+            batch["text"] = _stack([it["text"] for _, it in items], self.pad_id)
+        for m in batch:
+            lengths[m] = torch.tensor([len(it[m]) for _, it in items])
+        batch[LENGTHS] = lengths
         return batch, rows
 
 
-def _stack(arrays: list[np.ndarray]) -> torch.Tensor:
-    steps = max(1, max(len(a) for a in arrays))
-    out = np.zeros((len(arrays), steps, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
+def _stack(arrays: list[np.ndarray], fill=0) -> torch.Tensor:
+    steps = padded_length(max(1, max(len(a) for a in arrays)))
+    out = np.full((len(arrays), steps, *arrays[0].shape[1:]), fill, dtype=arrays[0].dtype)
     for k, a in enumerate(arrays):
         out[k, :len(a)] = a
     return torch.from_numpy(out)
@@ -131,5 +171,7 @@ class StreamedInputs:
             self.items, batch_sampler=self.batch_rows(batch_size, order), collate_fn=self.collate,
             num_workers=self.workers, pin_memory=self.device.type == "cuda")
         for batch, rows in loader:
-            yield ({k: v.to(self.device, non_blocking=True) for k, v in batch.items()},
-                   rows.to(self.device, non_blocking=True))
+            yield map_tensors(lambda v: v.to(self.device, non_blocking=True), (batch, rows))
+
+    def features(self, payload: dict, rows: torch.Tensor) -> dict:
+        return payload

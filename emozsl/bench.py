@@ -1,11 +1,19 @@
 """`emozsl bench`: training and evaluation speed per backbone on MOSEI-size generated data (raw-media
-backbones on the generated raw table).
+backbones on the generated raw table), and with `profile` what a step costs the host.
 
-Each backbone trains one full epoch with the training loop itself (`train_epoch`: device-resident
-tensors and index batches for features, the cache-reading DataLoader for raw media) after a short
-warm-up, then scores valid and test the way training does
-(logits accumulated on the device, every metric computed once, vectorised). Reported: train and
-eval samples per second and the time of one full epoch (train + valid + test evaluation)."""
+Each backbone trains one full epoch with the training loop itself (train.Trainer and train_epoch:
+the recipe, the step, captured as CUDA graphs on CUDA) after a short warm-up, then scores valid
+and test the way training does (logits accumulated on the device, every metric computed once,
+vectorised). Reported: train and eval samples per second and the time of one full epoch (train +
+valid + test evaluation); the time spent warming up and capturing steps is reported apart
+(`capture_seconds`) and left out of the epoch.
+
+The profile (`profile=True`), per backbone: host synchronisations per training and per scoring
+step with the lines that cause them (syncs.SyncDetector: on any device, a CPU included),
+operations dispatched per training step, graph breaks when the forward and the loss are traced
+(torch.compile's tracer, RNNs included); on CUDA also kernel launches per step, GPU kernel time
+against step time (torch.profiler), the syncs torch's CUDA sync debug mode reports, and peak
+memory."""
 
 from __future__ import annotations
 
@@ -13,22 +21,27 @@ import logging
 import os
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import torch
 
 from emozsl import __version__
+from emozsl.capture import CapturedStep
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.errors import first_line
 from emozsl.fileio import write_json
 from emozsl.models import get_backbone
-from emozsl.scoring import predict_logits, score
-from emozsl.session import Session, build_session
+from emozsl.scoring import predict_logits, score, scoring_step
+from emozsl.session import build_session
 from emozsl.splits import Task, apply_split, make_split
-from emozsl.train import train_epoch
+from emozsl.syncs import SyncDetector
+from emozsl.train import Trainer, graph_backend, train_epoch
 
 WARMUP_ROWS = 256
+PROFILE_STEPS = 3  # steps watched by the sync detector (after the warm-up epoch)
+TIMED_STEPS = 10  # CUDA: steps timed and profiled
 log = logging.getLogger("emozsl")
 
 
@@ -60,38 +73,122 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_epoch(session: Session) -> dict[str, float]:
-    """Seconds for one training epoch and for scoring valid and test, the way training does both
-    (raw media are preprocessed, or found in the cache, before the clock starts)."""
-    config, model, device = session.config, session.model, session.device
+def time_epoch(trainer: Trainer) -> dict[str, float]:
+    """Seconds for one training epoch and for scoring valid and test, the way training does both,
+    without the time spent warming up and capturing steps (raw media are preprocessed, or found
+    in the cache, before the clock starts)."""
+    session, device = trainer.session, trainer.session.device
+    scoring = {}
     for split in ("valid", "test"):
-        session.inputs(split)
-    features, _ = session.inputs("train")
-    targets = session.targets("train")
-    loss_fn, optimizer, precision = session.loss_fn(), session.optimizer(), session.precision()
-    generator = torch.Generator().manual_seed(0)
-    train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
-                config.clip, precision, max_rows=WARMUP_ROWS)
+        inputs, _ = session.inputs(split)
+        step = CapturedStep(scoring_step(trainer.model, inputs, trainer.vectors), trainer.step.backend, f"{split} scoring")
+        scoring[split] = inputs, step
+    train_epoch([trainer], max_rows=WARMUP_ROWS)
     _synchronize(device)
+    captured = trainer.capture_seconds
     start = time.perf_counter()
-    train_epoch(model, features, targets, session.train_vectors, loss_fn, optimizer, config.batch_size, generator,
-                config.clip, precision)
+    train_epoch([trainer])
     _synchronize(device)
     trained = time.perf_counter()
-    for split in ("valid", "test"):
-        split_features, labels = session.inputs(split)
-        logits = predict_logits(model, split_features, session.train_vectors, precision=precision)
-        score(logits, labels, session.task.train_emotions, [], config.threshold, split)
-    _synchronize(device)
-    return {"train_seconds": trained - start, "eval_seconds": time.perf_counter() - trained}
+    train_capture = trainer.capture_seconds - captured
+    seconds = {}
+    for timed in (False, True):  # the first pass warms (and captures) the scoring steps
+        eval_start = time.perf_counter()
+        before = sum(step.capture_seconds for _, step in scoring.values())
+        for split, (inputs, step) in scoring.items():
+            _, labels = session.inputs(split)
+            logits = predict_logits(trainer.model, inputs, trainer.vectors, trainer.precision, step)
+            score(logits, labels, session.task.train_emotions, [], session.config.threshold, split)
+        _synchronize(device)
+        eval_capture = sum(step.capture_seconds for _, step in scoring.values()) - before
+        seconds["eval_seconds"] = time.perf_counter() - eval_start - eval_capture
+    capture = trainer.capture_seconds + sum(step.capture_seconds for _, step in scoring.values())
+    return {"train_seconds": trained - start - train_capture, **seconds, "capture_seconds": capture,
+            "graphs": trainer.step.captured, "capture_failures": trainer.step.failures}
+
+
+def profile_steps(trainer: Trainer) -> dict:
+    """What a training step and a scoring step cost the host (module docstring); run after
+    `time_epoch` (the steps are warm)."""
+    session, device = trainer.session, trainer.session.device
+    batches = trainer.start_epoch()
+    watched = [next(batches) for _ in range(PROFILE_STEPS)]
+    with SyncDetector() as detector:
+        for payload, rows in watched:
+            trainer._train_step(payload, rows)
+    trainer.model.eval()
+    inputs = trainer.valid_inputs
+    payload, rows = next(iter(inputs.batches(trainer.config.batch_size)))
+    with SyncDetector() as scoring, torch.no_grad(), trainer.precision:
+        scoring_step(trainer.model, inputs, trainer.vectors)(payload, rows)
+    breaks, reasons = graph_breaks(trainer, *watched[0])
+    row = {"host_syncs_per_step": detector.total / PROFILE_STEPS, "sync_sites": detector.sites(PROFILE_STEPS),
+           "scoring_syncs_per_step": scoring.total, "scoring_sync_sites": scoring.sites(),
+           "ops_per_step": detector.ops / PROFILE_STEPS, "graph_breaks": breaks, "break_reasons": reasons}
+    if device.type == "cuda":
+        row.update(cuda_profile(trainer))
+    return row
+
+
+def graph_breaks(trainer: Trainer, payload: dict, rows: torch.Tensor) -> tuple[int, list[str]]:
+    """Graph breaks of the forward and the loss traced by torch.compile's tracer (RNN modules
+    traced too), with their reasons."""
+    import torch._dynamo
+
+    trainer.model.train()
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(allow_rnn=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explanation = torch._dynamo.explain(trainer.loss)(payload, rows)
+    torch._dynamo.reset()
+    reasons = sorted({first_line(getattr(r, "reason", r))[:160] for r in explanation.break_reasons})
+    return explanation.graph_break_count, reasons
+
+
+def cuda_profile(trainer: Trainer) -> dict:
+    """Per training step on CUDA (the step as training runs it, captured or not): wall ms, GPU
+    kernel ms, kernel and graph launches, and the syncs torch's sync debug mode reports."""
+    from torch.profiler import ProfilerActivity, profile
+
+    device = trainer.session.device
+    batches = trainer.start_epoch()
+    steps = [next(batches) for _ in range(min(TIMED_STEPS, trainer.batch_count - 1))]
+    for payload, rows in steps[:2]:  # the full-batch shape is captured by now; make sure
+        trainer.train_batch(payload, rows)
+    torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for payload, rows in steps:
+        trainer.train_batch(payload, rows)
+    torch.cuda.synchronize(device)
+    step_ms = (time.perf_counter() - start) / len(steps) * 1000
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for payload, rows in steps:
+            trainer.train_batch(payload, rows)
+        torch.cuda.synchronize(device)
+    launches = sum(e.count for e in prof.key_averages() if "LaunchKernel" in e.key or "GraphLaunch" in e.key)
+    kernel_us = sum(e.time_range.elapsed_us() for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+    warned = []
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for payload, rows in steps:
+                trainer.train_batch(payload, rows)
+            warned = [w for w in caught if "synchroniz" in str(w.message)]
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    return {"step_ms": step_ms, "kernel_ms": kernel_us / len(steps) / 1000, "launches_per_step": launches / len(steps),
+            "cuda_syncs_per_step": len(warned) / len(steps)}
 
 
 def bench(models: list[str], device: str = "auto", data: str | None = None, size: str = "full",
-          batch_size: int = 64, precision: str = "fp32", compile_model: bool = False,
-          out: str | Path | None = "bench.json") -> dict:
-    """Time every backbone in `models`; one that fails gets an error row, the others still run."""
+          batch_size: int = 64, precision: str = "fp32", compile_model: bool = False, cuda_graphs: bool = True,
+          profile: bool = False, out: str | Path | None = "bench.json") -> dict:
+    """Time (and with `profile`, profile) every backbone in `models`; one that fails gets an error
+    row, the others still run."""
     configs = [RunConfig(model=name, data=str(data or bench_data_path(size)), device=device, precision=precision,
-                         batch_size=batch_size, compile=compile_model) for name in models]  # checked before any work
+                         batch_size=batch_size, compile=compile_model, cuda_graphs=cuda_graphs)
+               for name in models]  # checked before any work
     tasks: dict[str, Task] = {}
     rows, torch_device = [], None
     for config in configs:
@@ -105,7 +202,9 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
             torch_device = session.device
             if torch_device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(torch_device)
-            times = time_epoch(session)
+            trainer = Trainer(session, graph_backend(session))
+            times = time_epoch(trainer)
+            profiled = profile_steps(trainer) if profile else {}
         except Exception as exc:  # one backbone's failure (an error, out of memory) is reported, not fatal
             error = f"{type(exc).__name__}: {first_line(exc)}"
             log.warning("bench %s failed: %s", config.model, error)
@@ -115,31 +214,51 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
                      "parameters": sum(p.numel() for p in session.model.parameters()),
                      "train_samples_per_s": n["train"] / times["train_seconds"],
                      "eval_samples_per_s": (n["valid"] + n["test"]) / times["eval_seconds"],
-                     "epoch_seconds": times["train_seconds"] + times["eval_seconds"], **times,
+                     "epoch_seconds": times["train_seconds"] + times["eval_seconds"], **times, **profiled,
                      **({"peak_gpu_mb": torch.cuda.max_memory_allocated(torch_device) / 2**20}
                         if torch_device.type == "cuda" else {})})
     on_cuda = torch_device is not None and torch_device.type == "cuda"
     result = {"emozsl": __version__, "torch": torch.__version__, "device": str(torch_device or device),
               "device_name": torch.cuda.get_device_name(torch_device) if on_cuda else platform.processor() or platform.machine(),
               "threads": torch.get_num_threads(), "precision": precision, "compile": compile_model,
-              "batch_size": batch_size, "results": rows}
+              "cuda_graphs": cuda_graphs and on_cuda, "batch_size": batch_size, "profile": profile, "results": rows}
     if out:
         write_json(Path(out), result)
     return result
 
 
 def format_bench(result: dict) -> str:
-    peak = any("peak_gpu_mb" in r for r in result["results"])
+    rows = [r for r in result["results"] if "error" not in r]
+    peak = any("peak_gpu_mb" in r for r in rows)
+    profiled = result.get("profile")
+    cuda = any("step_ms" in r for r in rows)
+    graphs = ", CUDA graphs" if result.get("cuda_graphs") else ""
     lines = [(f"{result['device']} ({result['device_name']}, {result['threads']} threads), {result['precision']}, "
-              f"batch {result['batch_size']}"),
+              f"batch {result['batch_size']}{graphs}"),
              (f"{'model':<16}{'parameters':>12}{'train/valid/test':>18}{'train samples/s':>17}{'eval samples/s':>16}"
-              f"{'epoch s':>10}" + (f"{'peak GPU MB':>13}" if peak else ""))]
+              f"{'epoch s':>10}{'capture s':>11}" + (f"{'peak GPU MB':>13}" if peak else "")
+              + (f"{'syncs/step':>12}{'scoring syncs':>15}{'ops/step':>10}{'graph breaks':>14}" if profiled else "")
+              + (f"{'step ms':>9}{'kernel ms':>11}{'launches':>10}" if cuda else ""))]
     for r in result["results"]:
         if "error" in r:
             lines.append(f"{r['model']:<16}failed: {r['error']}")
             continue
         samples = "/".join(str(r["samples"][s]) for s in ("train", "valid", "test"))
-        lines.append(f"{r['model']:<16}{r['parameters']:>12,}{samples:>18}{r['train_samples_per_s']:>17.1f}"
-                     f"{r['eval_samples_per_s']:>16.1f}{r['epoch_seconds']:>10.2f}"
-                     + (f"{r['peak_gpu_mb']:>13.0f}" if "peak_gpu_mb" in r else ""))
+        line = (f"{r['model']:<16}{r['parameters']:>12,}{samples:>18}{r['train_samples_per_s']:>17.1f}"
+                f"{r['eval_samples_per_s']:>16.1f}{r['epoch_seconds']:>10.2f}{r['capture_seconds']:>11.2f}"
+                + (f"{r['peak_gpu_mb']:>13.0f}" if "peak_gpu_mb" in r else ""))
+        if profiled:
+            line += (f"{r['host_syncs_per_step']:>12g}{r['scoring_syncs_per_step']:>15g}{r['ops_per_step']:>10.0f}"
+                     f"{r['graph_breaks']:>14}")
+        if "step_ms" in r:
+            line += f"{r['step_ms']:>9.2f}{r['kernel_ms']:>11.2f}{r['launches_per_step']:>10.0f}"
+        lines.append(line)
+    if profiled:
+        for r in rows:
+            for site, count in list(r["sync_sites"].items())[:5]:
+                lines.append(f"  {r['model']}: {count:g}/step {site}")
+            for site, count in list(r["scoring_sync_sites"].items())[:3]:
+                lines.append(f"  {r['model']} (scoring): {count:g}/step {site}")
+            for reason in r["break_reasons"][:3]:
+                lines.append(f"  {r['model']} graph break: {reason}")
     return "\n".join(lines)

@@ -304,6 +304,8 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
               "metrics (default standardize).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast on CUDA.")
 @click.option("--compile", "compile", is_flag=True, default=None, help="torch.compile the backbone.")
+@click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="On CUDA: capture each step as a CUDA graph "
+              "(default on).")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
               "taken from a config file.")
 def train_command(config_file, data_path, split_file, zsl, fsl, modalities, options, words, embeddings_file,
@@ -378,13 +380,18 @@ def report_command(runs_dir, out):
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option("--compile", "compile_model", is_flag=True, help="torch.compile the backbones.")
+@click.option("--eager", is_flag=True, help="On CUDA: run the steps without capturing them as CUDA graphs.")
+@click.option("--profile", is_flag=True, help="Also per step: host syncs (with their lines), operations, graph "
+              "breaks; on CUDA kernel launches, kernel vs step time.")
 @click.option("--out", type=click.Path(dir_okay=False), default="bench.json", show_default=True)
-def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile_model, out):
+def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile_model, eager, profile,
+                  out):
     """Train/eval samples per second and full-epoch time per backbone; table and JSON."""
     from emozsl.bench import bench, format_bench
 
     chosen = list(REGISTRY) if all_models else list(models) or ["eea"]
-    click.echo(format_bench(bench(chosen, device, data_path, size, batch_size, precision, compile_model, out)))
+    click.echo(format_bench(bench(chosen, device, data_path, size, batch_size, precision, compile_model,
+                                  not eager, profile, out)))
     click.echo(f"\nwrote {out}")
 
 

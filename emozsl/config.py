@@ -71,6 +71,7 @@ class RunConfig:
     device: str = "auto"
     precision: str = "fp32"  # or "bf16": autocast on CUDA
     compile: bool = False  # torch.compile the backbone
+    cuda_graphs: bool = True  # on CUDA, capture each training and scoring step as a CUDA graph (capture.py)
     loader_workers: int | None = None  # raw media: DataLoader workers reading the cache; None: 0 on CPU, 4 on CUDA
     runs_dir: str = "runs"
     name: str | None = None
@@ -205,8 +206,8 @@ def config_from_options(config_file: str | None = None, *, zsl: str | None = Non
     file_values = read_json(Path(config_file), "config file") if config_file else {}
     if not isinstance(file_values, dict):
         raise EmozslError(f"{config_file}: expected a JSON object of run fields")
-    # Unset means None, an empty dict (no --option) or an absent flag; 0 is a real value.
-    given = {k: v for k, v in overrides.items() if v is not None and v is not False and v != {}}
+    # Unset means None (an absent flag too) or an empty dict (no --option); 0 and False are values.
+    given = {k: v for k, v in overrides.items() if v is not None and v != {}}
     values = {**file_values, **given}
     protocol, target = protocol_from_options(zsl, fsl)
     if protocol != "supervised":

@@ -51,16 +51,25 @@ class EvalResult:
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, inputs, vectors: torch.Tensor, precision=None) -> torch.Tensor:
+def predict_logits(model: torch.nn.Module, inputs, vectors: torch.Tensor, precision=None, step=None) -> torch.Tensor:
     """Logits (N, K) in fp32 of every row of `inputs` (batches.ResidentInputs or StreamedInputs),
     computed in batches (under `precision`, an autocast context) and kept on the device: metrics
-    are computed once, from all of them."""
+    are computed once, from all of them. `step(payload, rows)` -> logits is the scoring step (a
+    CapturedStep, when the caller keeps one); by default the model is called directly. Emotions the
+    model has no route to are refused first."""
     model.eval()
+    model.check_emotions(vectors)
+    step = step or scoring_step(model, inputs, vectors)
     out = torch.zeros(len(inputs), len(vectors), device=vectors.device)
     with precision or contextlib.nullcontext():
-        for batch, rows in inputs.batches(inputs.eval_batch):
-            out[rows] = model(batch, vectors).float()
+        for payload, rows in inputs.batches(inputs.eval_batch):
+            out[rows] = step(payload, rows)
     return out
+
+
+def scoring_step(model: torch.nn.Module, inputs, vectors: torch.Tensor):
+    """The scoring step: (payload, rows) of `inputs` -> fp32 logits (B, K); no host sync."""
+    return lambda payload, rows: model(inputs.features(payload, rows), vectors).float()
 
 
 def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unseen: list[str],

@@ -1,6 +1,7 @@
 """The one builder of a training session from a RunConfig, shared by training, evaluation and the
-benchmark: the task (data and split), the device and precision, the emotion vectors, the model, and
-from the config alone the loss, the targets of every output, the optimizer and the scheduler."""
+benchmark: the task (data and split), the device and precision, the emotion vectors, the model and
+the inputs of each split. What a model is trained with (loss, targets, optimizer, scheduler) lives
+beside the training loop (train.py)."""
 
 from __future__ import annotations
 
@@ -55,20 +56,29 @@ def resolve_device(name: str) -> torch.device:
 
 
 def autocast(device: torch.device, precision: str):
-    """The context the forward passes run in: bf16 autocast on CUDA, or plain fp32."""
+    """The context the forward passes run in: bf16 autocast on CUDA, or plain fp32. Its cast cache
+    is off: a cache kept across a CUDA-graph capture would hold stale casts (torch's graph notes)."""
     if precision == "bf16" and device.type != "cuda":
         raise FieldError("precision", precision, f"needs a CUDA device (the device is {device})")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16", cache_enabled=False)
 
 
 def prepare_task(config: RunConfig, trust_pickle: bool = False, manifest: dict | None = None,
-                 where: str | None = None) -> Task:
+                 where: str | None = None, datasets: dict | None = None) -> Task:
     """Load the data (and extra data), then apply `manifest`, the config's manifest file, or one
-    made from the config's protocol; only the configured modalities are kept."""
-    data = load_dataset(config.data, trust_pickle)
+    made from the config's protocol; only the configured modalities are kept. `datasets`: data
+    sets loaded already, by path (trials trained together read their data once)."""
+    def load(path: str):
+        if datasets is None:
+            return load_dataset(path, trust_pickle)
+        if path not in datasets:
+            datasets[path] = load_dataset(path, trust_pickle)
+        return datasets[path]
+
+    data = load(config.data)
     if config.folds is not None:
         data = fold_dataset(data, config.folds, config.fold, config.split_seed)
-    extra = load_dataset(config.extra, trust_pickle) if config.extra else None
+    extra = load(config.extra) if config.extra else None
     unknown = [m for m in config.modalities if m not in data.modalities]
     if unknown:
         raise FieldError("modalities", config.modalities, f"choose among {', '.join(data.modalities)}")
@@ -96,6 +106,7 @@ class Session:
     vectors: torch.Tensor  # (K, word_dim) of task.emotions, on the device
     model: torch.nn.Module
     _prepared: dict[str, PreparedSplit] = field(default_factory=dict)
+    _inputs: dict[str, tuple] = field(default_factory=dict)
 
     @property
     def trained_columns(self) -> list[int]:
@@ -109,18 +120,20 @@ class Session:
         return autocast(self.device, self.config.precision)
 
     def inputs(self, split: str, trained_only: bool = True) -> tuple[ResidentInputs | StreamedInputs, torch.Tensor]:
-        """A split's inputs (batches.py) and its labels on the device; labels of the trained emotions
-        only, or all. Raw media are preprocessed (or found in the cache) on first use."""
-        part = self.task.splits[split]
-        labels = torch.from_numpy(part.presence.astype(np.float32)).to(self.device)
-        if self.task.kind == "raw":
-            backbone = self.model.backbone
-            workers = self.config.loader_workers
-            if workers is None:  # on a CPU the workers would take cores from the model
-                workers = CUDA_LOADER_WORKERS if self.device.type == "cuda" else 0
-            inputs = StreamedInputs(self.prepared(split), self.device, backbone.pad_id, workers)
-        else:
-            inputs = ResidentInputs(part, self.device)
+        """A split's inputs (batches.py: padding found and shapes fixed there, once per session) and
+        its labels on the device; labels of the trained emotions only, or all. Raw media are
+        preprocessed (or found in the cache) on first use."""
+        if split not in self._inputs:
+            part = self.task.splits[split]
+            if self.task.kind == "raw":
+                workers = self.config.loader_workers
+                if workers is None:  # on a CPU the workers would take cores from the model
+                    workers = CUDA_LOADER_WORKERS if self.device.type == "cuda" else 0
+                inputs = StreamedInputs(self.prepared(split), self.device, self.model.backbone.pad_id, workers)
+            else:
+                inputs = ResidentInputs(part, self.device)
+            self._inputs[split] = inputs, torch.from_numpy(part.presence.astype(np.float32)).to(self.device)
+        inputs, labels = self._inputs[split]
         return inputs, labels[:, self.trained_columns] if trained_only else labels
 
     def score_test(self, precision=None, emotions: list[str] | None = None, split: str = "test",
@@ -152,43 +165,9 @@ class Session:
             log.info("%s media: %s", split, ", ".join(f"{k} {v}" for k, v in report.items()))
         return self._prepared[split]
 
-    def targets(self, split: str = "train") -> dict[str, torch.Tensor]:
-        """Each output's targets: the prediction learns the shared label; an auxiliary space (LFMIM's
-        uni-modal heads) learns its modality's own label when the data carry one."""
-        part, columns = self.task.splits[split], self.trained_columns
-        shared = torch.from_numpy(part.presence[:, columns].astype(np.float32)).to(self.device)
-        out = {"prediction": shared}
-        for space in getattr(self.model.backbone, "auxiliary_spaces", ()):
-            own = part.modality_labels.get(space)
-            out[space] = shared if own is None else torch.from_numpy((own[:, columns] > 0).astype(np.float32)).to(self.device)
-        return out
-
-    def loss_fn(self) -> torch.nn.Module:
-        """BCE with logits, pos_weight = #neg/#pos per trained emotion on train."""
-        labels = self.task.splits["train"].presence[:, self.trained_columns]
-        positives = labels.sum(0)
-        empty = [e for e, p in zip(self.task.train_emotions, positives) if p == 0]
-        if empty:
-            raise EmozslError(f"train split has no positive for: {', '.join(empty)} (nothing to learn them from)")
-        weights = torch.from_numpy(((len(labels) - positives) / positives).astype(np.float32)).to(self.device)
-        return torch.nn.BCEWithLogitsLoss(pos_weight=weights)
-
-    def optimizer(self) -> torch.optim.Optimizer:
-        """Adam; a pretrained part a backbone fine-tunes (FE2E/MESM's text model) learns at lr/10."""
-        slow = {id(p) for p in getattr(self.model.backbone, "fine_tuned_parameters", list)()}
-        groups = [{"params": [p for p in self.model.parameters() if id(p) not in slow]}]
-        if slow:
-            groups.append({"params": [p for p in self.model.parameters() if id(p) in slow],
-                           "lr": self.config.lr * FINE_TUNE_LR_SCALE})
-        return torch.optim.Adam(groups, lr=self.config.lr, weight_decay=self.config.weight_decay)
-
-    def scheduler(self, optimizer: torch.optim.Optimizer):
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=self.config.scheduler_factor,
-                                                          patience=self.config.scheduler_patience)
-
 
 def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task | None = None,
-                  embeddings: Path | None = None) -> Session:
+                  embeddings: Path | None = None, datasets: dict | None = None) -> Session:
     """Everything a run needs, built in one order (so a seed gives the same model everywhere);
     every check that can fail does so here, before any training."""
     seed_everything(config.seed)
@@ -196,7 +175,7 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     autocast(device, config.precision)  # bf16 without CUDA fails here, before any work
     if device.type == "cpu":
         keep_freed_memory()  # large batch tensors reuse heap pages instead of page-faulting anew
-    task = task or prepare_task(config, trust_pickle)
+    task = task or prepare_task(config, trust_pickle, datasets=datasets)
     wanted = get_backbone(config.model).inputs
     if task.kind != wanted:
         suited = ", ".join(b.name for b in REGISTRY.values() if b.inputs == task.kind)

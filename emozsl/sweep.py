@@ -48,7 +48,7 @@ EXECUTORS = ("local", "process", "ray")
 SWEEP_KEYS = {"name", "executor", "workers", "base", "grid", "models"}
 SWEEP_OWNED = ("runs_dir", "name")  # set by the sweep for every trial
 # Fields a finished trial may differ in and still be this sweep's trial (where it ran, not what).
-WHERE_FIELDS = ("runs_dir", "name", "device")
+WHERE_FIELDS = ("runs_dir", "name", "device", "cuda_graphs")
 SWEEP_FILE = "sweep.json"
 
 

@@ -7,7 +7,7 @@ from emozsl.errors import EmozslError
 from emozsl.models import EMOTION_MAPS, SIMILARITIES
 from emozsl.models.build import build_model
 from emozsl.models.summary import REFERENCE_DIMS, parameter_count
-from tests.test_models import ALIGNED, DIMS, WORD_DIM, batch, emotions
+from tests.test_models import ALIGNED, DIMS, WORD_DIM, batch, emotions, ready
 
 
 @pytest.mark.parametrize("similarity", SIMILARITIES)
@@ -15,7 +15,7 @@ from tests.test_models import ALIGNED, DIMS, WORD_DIM, batch, emotions
 def test_embedding_head_options_score_new_emotions(similarity, emotion_map):
     torch.manual_seed(0)
     model = build_model("lf_lstm", DIMS, WORD_DIM, head={"similarity": similarity, "emotion_map": emotion_map}).eval()
-    x, vectors = batch(ALIGNED), emotions(4)
+    x, vectors = ready(batch(ALIGNED)), emotions(4)
     with torch.no_grad():
         three, four = model(x, vectors[:3]), model(x, vectors)
     assert torch.allclose(four[:, :3], three, atol=1e-5) and four[:, 3].abs().sum() > 0
@@ -41,12 +41,16 @@ def test_linear_head_scores_trained_emotions_in_any_order_and_refuses_others():
     torch.manual_seed(0)
     trained = emotions(4)
     model = build_model("eea", DIMS, WORD_DIM, head={"head": "linear"}, trained_vectors=trained).eval()
-    x = batch(ALIGNED)
+    x = ready(batch(ALIGNED))
     with torch.no_grad():
         logits = model(x, trained)
         assert torch.allclose(model(x, trained[[2, 0]]), logits[:, [2, 0]])
+        other = torch.cat([trained, emotions(5)[:1]])
         with pytest.raises(EmozslError, match="head=linear cannot score emotion.*position \\[4\\]"):
-            model(x, torch.cat([trained, emotions(5)[:1]]))
+            model.check_emotions(other)  # before any step (scoring and training call it)
+        # inside a step nothing is read on the host: an unknown emotion is NaN, never another's scores
+        inside = model(x, other)
+        assert torch.isnan(inside[:, 4]).all() and torch.equal(inside[:, :4], logits)
     with pytest.raises(EmozslError, match="head=linear needs the trained emotions' vectors"):
         build_model("eea", DIMS, WORD_DIM, head={"head": "linear"})
 
@@ -61,7 +65,7 @@ def test_unknown_head_choices_are_errors(option, value):
 def test_lfmim_stop_gradient_keeps_unimodal_streams_out_of_the_multimodal_loss(stop_gradient):
     torch.manual_seed(0)
     model = build_model("lfmim", DIMS, WORD_DIM, {"stop_gradient": stop_gradient, "width": 16})
-    outputs = model.outputs(batch(ALIGNED), emotions(3))
+    outputs = model.outputs(ready(batch(ALIGNED)), emotions(3))
     assert set(outputs) == {"prediction", "text", "audio", "visual"}
     outputs["prediction"].sum().backward()
     unimodal = [p for n, p in model.backbone.named_parameters() if n.startswith("unimodal.text")]

@@ -7,6 +7,7 @@ from emozsl.errors import EmozslError
 from emozsl.models import REGISTRY, resolve_options
 from emozsl.models.build import build_model
 from emozsl.models.summary import models_table
+from emozsl.models.sequence import LENGTHS, left_align
 from emozsl.runs import load_state, save_state
 
 DIMS = {"text": 12, "audio": 7, "visual": 5}
@@ -18,20 +19,31 @@ RAW = {"text": 7, "audio": 3, "visual": 2}
 RAW_OPTIONS = {"width": 2, "d": 8, "layers": 1, "heads": 2, "text_dim": 8, "text_layers": 1, "vocabulary": 64}
 
 
-def batch(steps: dict[str, int], n: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
+def batch(steps: dict[str, int], n: int = 4, seed: int = 0) -> dict:
+    """Inputs as they reach a model (emozsl.batches): raw media with their decoded lengths; feature
+    steps with zero padding anywhere, aligned by `ready`."""
     generator = torch.Generator().manual_seed(seed)
     if steps is RAW:
         return {"text": torch.randint(1, 64, (n, steps["text"]), generator=generator),
-                "text_mask": torch.ones(n, steps["text"], dtype=torch.bool),
                 "audio": torch.randn(n, steps["audio"], 1, 128, 32, generator=generator),
-                "visual": torch.rand(n, steps["visual"], 3, 48, 48, generator=generator) * 255}
+                "visual": torch.rand(n, steps["visual"], 3, 48, 48, generator=generator) * 255,
+                LENGTHS: {m: torch.full((n,), t) for m, t in steps.items()}}
     return {m: torch.randn(n, steps[m], d, generator=generator) for m, d in DIMS.items()}
 
 
-def pad_end(x: dict[str, torch.Tensor], steps: int) -> dict[str, torch.Tensor]:
-    """`steps` padding steps after every sequence (zero chunks and frames; pad tokens, masked)."""
-    out = {m: torch.cat([a, torch.zeros(len(a), steps, *a.shape[2:], dtype=a.dtype)], 1) for m, a in x.items()}
-    return out
+def ready(x: dict) -> dict:
+    """The model's batch: feature padding found and moved as at load (raw batches have lengths)."""
+    return x if LENGTHS in x else left_align(x)
+
+
+def pad_end(x: dict, steps: int) -> dict:
+    """`steps` padding steps after every sequence (zero chunks and frames, pad tokens)."""
+    out = {m: torch.cat([a, torch.zeros(len(a), steps, *a.shape[2:], dtype=a.dtype)], 1) for m, a in x.items() if m != LENGTHS}
+    return {**out, LENGTHS: x[LENGTHS]} if LENGTHS in x else out
+
+
+def rows(x: dict, index) -> dict:
+    return {m: ({k: v[index] for k, v in a.items()} if m == LENGTHS else a[index]) for m, a in x.items()}
 
 
 def emotions(k: int) -> torch.Tensor:
@@ -60,9 +72,9 @@ def test_forward_backward(name, steps):
     steps = RAW if REGISTRY[name].inputs == "raw" else steps
     if steps is UNALIGNED and not REGISTRY[name].unaligned:
         with pytest.raises(EmozslError, match="aligned"):  # an aligned-only backbone must say so
-            model(batch(steps), emotions(5))
+            model(ready(batch(steps)), emotions(5))
         return
-    outputs = model.outputs(batch(steps), emotions(5))
+    outputs = model.outputs(ready(batch(steps)), emotions(5))
     assert outputs["prediction"].shape == (4, 5)
     sum(o.sum() for o in outputs.values()).backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
@@ -71,7 +83,7 @@ def test_forward_backward(name, steps):
 
 def test_emotion_list_is_an_input(name):
     model = model_for(name).eval()
-    x = batch(shapes(name))
+    x = ready(batch(shapes(name)))
     vectors = emotions(6)
     with torch.no_grad():
         five = model(x, vectors[:5])
@@ -86,12 +98,12 @@ def test_padding_is_masked(name):
     model = model_for(name).eval()
     steps = shapes(name)
     x, vectors = batch(steps), emotions(3)
-    front = {m: torch.cat([torch.zeros(4, 3, *a.shape[2:]), a], 1) for m, a in x.items()}
     with torch.no_grad():
-        reference = model(x, vectors)
-        assert torch.allclose(model(pad_end(x, 2), vectors), reference, atol=1e-5)
+        reference = model(ready(x), vectors)
+        assert torch.allclose(model(ready(pad_end(x, 2)), vectors), reference, atol=1e-5)
         if steps is not RAW:  # raw media are padded at the end only (batches.Collate)
-            assert torch.allclose(model(front, vectors), reference, atol=1e-5)
+            front = {m: torch.cat([torch.zeros(4, 3, *a.shape[2:]), a], 1) for m, a in x.items()}
+            assert torch.allclose(model(ready(front), vectors), reference, atol=1e-5)
 
 
 def test_samples_are_independent_of_their_batch(name):
@@ -100,17 +112,21 @@ def test_samples_are_independent_of_their_batch(name):
     model = model_for(name).eval()
     steps = shapes(name)
     x, vectors = batch(steps, n=5), emotions(3)
-    short = {m: a.clone() for m, a in x.items()}
-    for a in short.values():
-        if steps is RAW:  # sample 1 is shorter: its last step is padding
-            a[1, -1:] = 0
-        else:  # sample 1 is shorter: its first two steps are padding
+    short = {m: a.clone() for m, a in x.items() if m != LENGTHS}
+    if steps is RAW:  # sample 1 is shorter: its last chunk, frame and token are padding
+        short[LENGTHS] = {m: v.clone() for m, v in x[LENGTHS].items()}
+        for m, a in short[LENGTHS].items():
+            a[1] -= 1
+            short[m][1, -1] = 0
+        alone = {**{m: a[1:2, :-1] for m, a in short.items() if m != LENGTHS}, LENGTHS: rows(short, [1])[LENGTHS]}
+    else:  # sample 1 is shorter: its first two steps are padding
+        for a in short.values():
             a[1, :2] = 0
-    kept = slice(None, -1) if steps is RAW else slice(2, None)
+        alone = {m: a[1:2, 2:] for m, a in short.items()}
     with torch.no_grad():
-        together = model(short, vectors)
-        alone = model({m: a[1:2, kept] for m, a in short.items()}, vectors)
-        others = model({m: a[[0, 2, 3, 4]] for m, a in short.items()}, vectors)
+        together = model(ready(short), vectors)
+        alone = model(ready(alone), vectors)
+        others = model(ready(rows(short, [0, 2, 3, 4])), vectors)
     assert torch.allclose(together[1:2], alone, atol=1e-5)
     assert torch.allclose(together[[0, 2, 3, 4]], others, atol=1e-5)
 
@@ -120,7 +136,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(name, tmp_path):
     save_state(model, tmp_path / "c.pt")
     fresh = model_for(name, seed=1).eval()
     load_state(fresh, tmp_path / "c.pt")
-    x, vectors = batch(shapes(name)), emotions(3)
+    x, vectors = ready(batch(shapes(name))), emotions(3)
     with torch.no_grad():
         assert torch.equal(model(x, vectors), fresh(x, vectors))
 
@@ -152,7 +168,7 @@ def test_eea_poolings_differ_and_text_lives_in_word_space():
     final = model_for("eea").eval()
     last = build_model("eea", DIMS, WORD_DIM, {"pooling": "last-step-sum"}).eval()
     last.load_state_dict(final.state_dict())
-    x, vectors = batch(ALIGNED), emotions(3)
+    x, vectors = ready(batch(ALIGNED)), emotions(3)
     with torch.no_grad():
         assert not torch.allclose(final(x, vectors), last(x, vectors))
     assert isinstance(final.head.maps["text"], torch.nn.Identity)

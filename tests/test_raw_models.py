@@ -27,7 +27,9 @@ from emozsl.models.mesm import (
     nucleus,
     sparse_conv,
 )
+from emozsl.models.sequence import LENGTHS
 from emozsl.session import build_session
+from emozsl.train import make_optimizer
 
 TINY = {"train": 36, "valid": 12, "test": 24}
 SMALL_MODEL = {"width": 2, "d": 8, "layers": 1, "heads": 2, "text_dim": 8, "text_layers": 1, "vocabulary": 64}
@@ -78,8 +80,9 @@ def test_sparse_attention_receives_gradient_and_weights_kept_features():
 def test_mesm_attention_is_trained_end_to_end():
     torch.manual_seed(0)
     model = build_model("mesm", RAW_DIMS, 8, {**SMALL_MODEL, "top_p": 0.5})
-    batch = {"text": torch.randint(1, 64, (2, 5)), "text_mask": torch.ones(2, 5, dtype=torch.bool),
-             "audio": torch.randn(2, 2, 1, 128, 32), "visual": torch.rand(2, 2, 3, 48, 48) * 255}
+    batch = {"text": torch.randint(1, 64, (2, 5)), "audio": torch.randn(2, 2, 1, 128, 32),
+             "visual": torch.rand(2, 2, 3, 48, 48) * 255, LENGTHS: {m: torch.tensor([5, 2]) for m in ("text", "audio")}}
+    batch[LENGTHS]["visual"] = torch.tensor([2, 1])
     model(batch, torch.randn(3, 8)).sum().backward()
     for modality in ("audio", "visual"):
         for name, parameter in model.backbone.streams[modality].cnn.attention.named_parameters():
@@ -109,7 +112,7 @@ def test_local_hugging_face_text_model_is_loaded_and_fine_tuned_slower(tmp_path,
     assert backbone.space_dims["text"] == 16
     assert backbone.tokenize(["la ba zz"])[0].tolist() == [2, backbone.text.hf_tokenizer.convert_tokens_to_ids("la"),
                                                           backbone.text.hf_tokenizer.convert_tokens_to_ids("ba"), 1, 3]
-    groups = session.optimizer().param_groups
+    groups = make_optimizer(session, captured=False).param_groups
     assert [g["lr"] for g in groups] == [pytest.approx(1e-3), pytest.approx(1e-4)]
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in backbone.text.model.parameters()}
     with pytest.raises(EmozslError, match="model_options.text_model=.*no config.json"):
@@ -179,8 +182,9 @@ def test_bf16_autocast_forward_and_backward(name):
     """What `--precision bf16` runs on CUDA, checked here under the CPU's bf16 autocast."""
     torch.manual_seed(0)
     model = build_model(name, RAW_DIMS, 8, SMALL_MODEL)
-    batch = {"text": torch.randint(1, 64, (2, 5)), "text_mask": torch.ones(2, 5, dtype=torch.bool),
-             "audio": torch.randn(2, 3, 1, 128, 32), "visual": torch.rand(2, 2, 3, 48, 48) * 255}
+    batch = {"text": torch.randint(1, 64, (2, 5)), "audio": torch.randn(2, 3, 1, 128, 32),
+             "visual": torch.rand(2, 2, 3, 48, 48) * 255,
+             LENGTHS: {"text": torch.tensor([5, 5]), "audio": torch.tensor([3, 2]), "visual": torch.tensor([2, 2])}}
     batch["audio"][1, 2] = 0
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model(batch, torch.randn(4, 8))

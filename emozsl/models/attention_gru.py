@@ -16,18 +16,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from emozsl.models.sequence import Steps, pack_steps, run_rnn
+from emozsl.models.sequence import BiRNN, Steps
 
 
 class GRUEncoder(nn.Module):
     def __init__(self, input_dim: int, hidden: int, input_dropout: float):
         super().__init__()
         self.dropout = nn.Dropout(input_dropout)
-        self.gru = nn.GRU(input_dim, hidden, batch_first=True, bidirectional=True)
+        self.gru = BiRNN("gru", input_dim, hidden)
 
-    def forward(self, x: torch.Tensor) -> Steps:
-        steps = pack_steps(x)
-        output, _ = run_rnn(self.gru, steps.with_values(self.dropout(steps.values)))
+    def forward(self, steps: Steps) -> Steps:
+        output, _ = self.gru(steps.with_values(self.dropout(steps.values)))
         return steps.with_values(output)
 
 
@@ -54,8 +53,8 @@ class AttentionGRU(nn.Module):
         self.out = nn.Linear(4 * hidden, fused)
         self.space_dims = {"fused": fused}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        encoded = {m: enc(features[m]) for m, enc in self.encoders.items()}
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        encoded = {m: enc(Steps.of(batch, m)) for m, enc in self.encoders.items()}
         vectors = []
         for q, k in self.pairs:
             query, keys = encoded[q], encoded[k]

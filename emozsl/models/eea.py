@@ -9,6 +9,7 @@ from torch import nn
 
 from emozsl.errors import EmozslError
 from emozsl.models.layers import LSTMEncoder
+from emozsl.models.sequence import Steps
 
 
 class EmoEmbs(nn.Module):
@@ -25,5 +26,5 @@ class EmoEmbs(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.space_dims = {m: hidden[m] for m in input_dims}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {m: self.dropout(enc(features[m])) for m, enc in self.encoders.items()}
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        return {m: self.dropout(enc(Steps.of(batch, m))) for m, enc in self.encoders.items()}

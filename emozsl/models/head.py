@@ -86,16 +86,23 @@ class LinearHead(FusedHead):
         self.register_buffer("trained_vectors", trained_vectors.detach().clone().float())
         self.classifiers = nn.ModuleDict({s: nn.Linear(d, len(trained_vectors)) for s, d in space_dims.items()})
 
-    def columns(self, emotion_vectors: torch.Tensor) -> torch.Tensor:
-        same = (emotion_vectors[:, None, :] == self.trained_vectors[None, :, :]).all(-1)  # (K, K_trained)
-        unknown = (~same.any(1)).nonzero().flatten().tolist()
+    def known(self, emotion_vectors: torch.Tensor) -> torch.Tensor:
+        """(K, K_trained) True where an asked emotion is a trained one."""
+        return (emotion_vectors[:, None, :] == self.trained_vectors[None, :, :]).all(-1)
+
+    def check_emotions(self, emotion_vectors: torch.Tensor) -> None:
+        """Refuse emotions it was not trained on (read on the host: call it once, outside the steps)."""
+        unknown = (~self.known(emotion_vectors).any(1)).nonzero().flatten().tolist()
         if unknown:
             raise EmozslError(f"head=linear cannot score emotion(s) at position {unknown}: it was not trained "
                               "on them and has no zero-shot route; train with head=embedding")
-        return same.float().argmax(1)
 
     def space_logits(self, space: str, representation: torch.Tensor, emotion_vectors: torch.Tensor) -> torch.Tensor:
-        return self.classifiers[space](representation)[:, self.columns(emotion_vectors)]
+        """Inside a step nothing is read on the host: an emotion it does not know (which
+        `check_emotions` refuses up front) gets NaN logits, never another emotion's."""
+        same = self.known(emotion_vectors)
+        logits = self.classifiers[space](representation)[:, same.float().argmax(1)]
+        return logits.masked_fill(~same.any(1)[None, :], float("nan"))
 
 
 class EmotionModel(nn.Module):
@@ -108,11 +115,17 @@ class EmotionModel(nn.Module):
         super().__init__()
         self.backbone, self.head = backbone, head
 
-    def forward(self, features: dict[str, torch.Tensor], emotion_vectors: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(features), emotion_vectors)
+    def forward(self, batch: dict, emotion_vectors: torch.Tensor) -> torch.Tensor:
+        """batch: the inputs in emozsl.batches' form (models/sequence.py); emotion_vectors (K, word_dim)
+        -> logits (B, K)."""
+        return self.head(self.backbone(batch), emotion_vectors)
 
-    def outputs(self, features: dict[str, torch.Tensor], emotion_vectors: torch.Tensor) -> dict[str, torch.Tensor]:
-        representations = self.backbone(features)
+    def check_emotions(self, emotion_vectors: torch.Tensor) -> None:
+        """Refuse, before any step, emotions this model has no route to (the linear head's unknown ones)."""
+        getattr(self.head, "check_emotions", lambda _: None)(emotion_vectors)
+
+    def outputs(self, batch: dict, emotion_vectors: torch.Tensor) -> dict[str, torch.Tensor]:
+        representations = self.backbone(batch)
         out = {"prediction": self.head(representations, emotion_vectors)}
         for space in getattr(self.backbone, "auxiliary_spaces", ()):
             out[space] = self.head.space_logits(space, representations[space], emotion_vectors)

@@ -8,19 +8,13 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, FieldError, check_choice
-from emozsl.models.sequence import (
-    Steps,
-    causal_mask,
-    pack_steps,
-    run_rnn,
-    sinusoidal_positions,
-)
+from emozsl.models.sequence import BiRNN, Steps, causal_mask, sinusoidal_positions
 
 POOLINGS = ("final-states", "last-step-sum")
 
 
 class LSTMEncoder(nn.Module):
-    """Sequence (B, T, D) -> vector: a bidirectional LSTM over the real steps.
+    """Steps (B, T, D) -> vector (B, H or 2H): a bidirectional LSTM over the real steps.
 
     'final-states': the final hidden state of each direction (the backward one has read the whole
     sequence). 'last-step-sum': EmoEmbs' original output at the last step, where the backward
@@ -33,12 +27,10 @@ class LSTMEncoder(nn.Module):
         self.hidden, self.pooling = hidden, check_choice("pooling", pooling, POOLINGS)
         self.combine = combine
         self.output_dim = hidden if combine == "sum" else 2 * hidden
-        self.lstm = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
-                            dropout=dropout if layers > 1 else 0.0)
+        self.lstm = BiRNN("lstm", input_dim, hidden, layers, dropout if layers > 1 else 0.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        steps = pack_steps(x)
-        output, final = run_rnn(self.lstm, steps)
+    def forward(self, steps: Steps) -> torch.Tensor:
+        output, final = self.lstm(steps)
         if self.pooling == "final-states":
             forward_state, backward_state = final[0], final[1]
         else:
@@ -70,7 +62,8 @@ class TransformerStream(nn.Module):
         x = self.project(steps.values) * math.sqrt(self.d)
         x = self.embed_dropout(x + sinusoidal_positions(x.shape[1], self.d, x.device))
         mask = causal_mask(x.shape[1], x.device) if self.causal else None
-        x = self.encoder(x, mask=mask, src_key_padding_mask=steps.padding)
+        # is_causal given: torch would otherwise compare the mask with a causal one on the host.
+        x = self.encoder(x, mask=mask, src_key_padding_mask=steps.padding, is_causal=self.causal)
         return steps.with_values(self.norm(x))
 
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from emozsl.models.layers import AttentionPooling
-from emozsl.models.sequence import pack_steps, sinusoidal_positions
+from emozsl.models.sequence import Steps, sinusoidal_positions
 
 
 def _blocks(width: int, heads: int, count: int, dropout: float) -> nn.TransformerEncoder:
@@ -48,10 +48,10 @@ class LFMIM(nn.Module):
         self.fused_spaces = ("multimodal",)
         self.auxiliary_spaces = tuple(input_dims)
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         streams, paddings = {}, {}
         for m in self.modalities:
-            steps = pack_steps(features[m])
+            steps = Steps.of(batch, m)
             x = torch.cat([self.cls[m].expand(len(steps.values), -1, -1), self.project[m](steps.values)], 1)
             x = self.input_norm[m](x + sinusoidal_positions(x.shape[1], self.width, x.device))
             streams[m] = x

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from emozsl.models.layers import TransformerStream, check_modalities
-from emozsl.models.sequence import Steps, pack_steps, run_rnn
+from emozsl.models.sequence import BiRNN, MaskedBatchNorm1d, Steps
 
 CONV_KERNEL = 3
 
@@ -34,21 +34,22 @@ class CrossModalGate(nn.Module):
 
 
 class ConvFront(nn.Module):
-    """Conv1d (no padding) + BatchNorm over the real steps; lengths shrink by kernel - 1."""
+    """Conv1d (no padding) + BatchNorm over the real steps; lengths shrink by kernel - 1. The
+    BatchNorm's statistics count the outputs that read real steps only."""
 
     def __init__(self, input_dim: int, d: int):
         super().__init__()
         self.conv = nn.Conv1d(input_dim, d, CONV_KERNEL, bias=False)
-        self.norm = nn.BatchNorm1d(d)
+        self.norm = MaskedBatchNorm1d(d)
 
     def forward(self, steps: Steps) -> Steps:
         x = steps.values
         short = CONV_KERNEL - x.shape[1]
-        if short > 0:  # too short to convolve: pad with zero steps
+        if short > 0:  # too short to convolve (a static shape): pad with zero steps
             x = torch.cat([x, x.new_zeros(x.shape[0], short, x.shape[2])], 1)
-        lengths = (steps.lengths - (CONV_KERNEL - 1)).clamp(min=1)
-        out = self.norm(self.conv(x.transpose(1, 2))).transpose(1, 2)
-        return Steps(out, lengths)
+        out = steps.with_values(self.conv(x.transpose(1, 2)).transpose(1, 2),
+                                (steps.lengths - (CONV_KERNEL - 1)).clamp(min=1))
+        return out.with_values(self.norm(out.values.transpose(1, 2), out.padding).transpose(1, 2))
 
 
 class LMRCBT(nn.Module):
@@ -58,7 +59,7 @@ class LMRCBT(nn.Module):
         super().__init__()
         check_modalities("lmr_cbt", input_dims, ("text", "audio", "visual"))
         self.text_dropout = nn.Dropout(text_dropout)
-        self.text_lstm = nn.LSTM(input_dims["text"], text_hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.text_lstm = BiRNN("lstm", input_dims["text"], text_hidden, layers=2)
         self.text_norm = nn.LayerNorm(2 * text_hidden)
         self.fronts = nn.ModuleDict({m: ConvFront(input_dims[m], d) for m in ("audio", "visual")})
         self.streams = nn.ModuleDict({m: TransformerStream(d if m != "text" else 2 * text_hidden, d, heads, layers,
@@ -68,11 +69,11 @@ class LMRCBT(nn.Module):
         self.fuse = nn.Sequential(nn.Linear(3 * d, 3 * d), nn.ReLU(), nn.Dropout(out_dropout), nn.Linear(3 * d, 3 * d))
         self.space_dims = {"fused": 3 * d}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        ends = {m: self.streams[m](self.fronts[m](pack_steps(features[m]))).last() for m in ("audio", "visual")}
-        text = pack_steps(features["text"])
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        ends = {m: self.streams[m](self.fronts[m](Steps.of(batch, m))).last() for m in ("audio", "visual")}
+        text = Steps.of(batch, "text")
         text = text.with_values(self.text_dropout(text.values))
-        recurred, _ = run_rnn(self.text_lstm, text)
+        recurred, _ = self.text_lstm(text)
         x = self.text_norm(recurred)
         z = self.gate_audio(self.gate_visual(x, ends["visual"]), ends["audio"]) + x
         fused_text = self.streams["text"](text.with_values(z)).last()

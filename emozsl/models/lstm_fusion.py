@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from emozsl.models.layers import LSTMEncoder
-from emozsl.models.sequence import concat_features
+from emozsl.models.sequence import Steps, concat_features
 
 
 class EFLSTM(nn.Module):
@@ -22,10 +22,11 @@ class EFLSTM(nn.Module):
         super().__init__()
         self.encoder = LSTMEncoder(sum(input_dims.values()), hidden, layers, dropout, combine="concat")
         self.dropout = nn.Dropout(dropout)
+        self.modalities = list(input_dims)
         self.space_dims = {"fused": self.encoder.output_dim}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"fused": self.dropout(self.encoder(concat_features(features, "ef_lstm")))}
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        return {"fused": self.dropout(self.encoder(concat_features(batch, self.modalities, "ef_lstm")))}
 
 
 class LFLSTM(nn.Module):
@@ -37,8 +38,8 @@ class LFLSTM(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.space_dims = {"fused": 2 * hidden * len(input_dims)}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"fused": self.dropout(torch.cat([enc(features[m]) for m, enc in self.encoders.items()], -1))}
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        return {"fused": self.dropout(torch.cat([enc(Steps.of(batch, m)) for m, enc in self.encoders.items()], -1))}
 
 
 class EFLFLSTM(nn.Module):
@@ -51,6 +52,6 @@ class EFLFLSTM(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(both, fused), nn.ReLU(), nn.Dropout(dropout), nn.Linear(fused, fused))
         self.space_dims = {"fused": fused}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        both = torch.cat([self.early(features)["fused"], self.late(features)["fused"]], -1)
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        both = torch.cat([self.early(batch)["fused"], self.late(batch)["fused"]], -1)
         return {"fused": self.mlp(both)}

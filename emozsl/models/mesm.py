@@ -3,9 +3,15 @@
 Before each pooled CNN block, the text's CLS vector q attends over the feature map M (C x H x W) of
 every chunk or frame: M_q = tanh(W_m M + b_m + W_q q), M_i = softmax over the H x W positions of
 (w_i M_q + b_i), and nucleus selection keeps the smallest set of positions whose attention mass
-reaches `top_p`. The block then computes only at the kept positions (its convolutions gather the
-kept positions' patches and multiply those alone), so its cost falls with p; a pooled position
-lives on when any position under it was kept, and the next selection chooses among those.
+reaches `top_p`. The block then computes only at the kept positions, so its arithmetic falls with
+p; a pooled position lives on when any position under it was kept, and the next selection chooses
+among those.
+
+Two implementations give the same result. 'masked' (training and scoring): each convolution runs
+dense and its output is masked to the kept positions: static shapes, no host synchronisation,
+cuDNN / oneDNN kernels, which on a GPU and on a CPU is faster than gathering. 'gather': each kept
+position gathers its own 3x3 neighbourhood and multiplies those alone (data-dependent shapes): the
+paper's sparse arithmetic, which `emozsl models --flops` counts (models/flops.py).
 
 What emozsl fixes in the original (backbones.md): the kept features are weighted by their
 attention (scaled so the weights average 1 over the live positions), so the attention parameters
@@ -80,27 +86,37 @@ class CrossModalSparseAttention(nn.Module):
         return out, keep.view(n, h, w), attention.view(n, h, w)
 
 
+IMPLEMENTATIONS = ("masked", "gather")
+
+
 class SparseCNN(ChunkCNN):
     def __init__(self, cin: int, height: int, width_px: int, width: int, d: int, query_dim: int,
                  top_p: float, attention_dim: int):
         super().__init__(cin, height, width_px, width, d)
         self.top_p = top_p
+        self.implementation = "masked"  # see the module docstring; the FLOPs counter sets 'gather'
         inputs = [width, 2 * width, 4 * width]  # channels entering each block
         self.attention = nn.ModuleList(CrossModalSparseAttention(c, query_dim, attention_dim) for c in inputs)
 
     def forward(self, x: torch.Tensor, query: torch.Tensor | None = None) -> torch.Tensor:
         if query is None:
             raise EmozslError("mesm: the sparse blocks need the text's vector as their query")
-        x = torch.relu(self.stem(x)).permute(0, 2, 3, 1)  # channels-last from here on
-        live = torch.ones(x.shape[:3], dtype=torch.bool, device=x.device)
+        x = torch.relu(self.stem(x))
+        live = torch.ones((x.shape[0], *x.shape[2:]), dtype=torch.bool, device=x.device)
         for block, attention in zip(self.blocks, self.attention):
-            x, keep, _ = attention(x, query, live, self.top_p)
-            kept = KeptPositions(keep)
-            for layer in block:
-                x = torch.relu(sparse_conv(x, layer, kept))
-            x = F.max_pool2d(x.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+            weighted, keep, _ = attention(x.permute(0, 2, 3, 1), query, live, self.top_p)
+            if self.implementation == "gather":
+                kept = KeptPositions(keep)
+                for layer in block:
+                    weighted = torch.relu(sparse_conv(weighted, layer, kept))
+                x = weighted.permute(0, 3, 1, 2)
+            else:  # dense and masked: relu(conv) * keep equals the sparse result at every position
+                x, mask = weighted.permute(0, 3, 1, 2), keep[:, None].to(weighted.dtype)
+                for layer in block:
+                    x = torch.relu(layer(x)) * mask
+            x = F.max_pool2d(x, 2)
             live = F.max_pool2d(keep[:, None].float(), 2)[:, 0] > 0
-        return self.project(x.permute(0, 3, 1, 2))
+        return self.project(x)
 
 
 class MESM(EndToEnd):

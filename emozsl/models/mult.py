@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, check_choice
-from emozsl.models.sequence import Steps, pack_steps, sinusoidal_positions
+from emozsl.models.sequence import Steps, sinusoidal_positions
 
 PRESETS = {
     "iemocap": {"heads": 10, "layers": 4, "attn_dropout": 0.25, "embed_dropout": 0.3, "out_dropout": 0.1,
@@ -85,14 +85,13 @@ class MulT(nn.Module):
                                         nn.Linear(fused, fused))
         self.space_dims = {"fused": fused}
 
-    def embed(self, modality: str, x: torch.Tensor) -> Steps:
-        steps = pack_steps(x)
+    def embed(self, modality: str, steps: Steps) -> Steps:
         values = self.project[modality](steps.values.transpose(1, 2)).transpose(1, 2) * math.sqrt(self.d)
         values = values + sinusoidal_positions(values.shape[1], self.d, values.device)
         return steps.with_values(self.embed_dropout(values))
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        steps = {m: self.embed(m, features[m]) for m in self.modalities}
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        steps = {m: self.embed(m, Steps.of(batch, m)) for m in self.modalities}
         last = []
         for t in self.modalities:
             crossed = [self.cross[f"{t}_from_{s}"](steps[t].values, steps[s]) for s in self.modalities if s != t]

@@ -9,9 +9,11 @@
   c = `width` (the paper's is 64). MESM makes its blocks sparse (mesm.py).
 - A per-modality transformer over the chunk or frame sequence with a learned CLS token.
 
-Inputs of a batch (emozsl.batches): "text" token ids (B, L) with "text_mask" (B, L), True at real
-tokens; "audio" (B, C, 1, 128, 32) and "visual" (B, S, 3, 48, 48), zero where a chunk or frame is
-padding. Padding chunks and frames are never run through the CNN and are masked in attention.
+Inputs of a batch (emozsl.batches): "text" token ids (B, L), "audio" (B, C, 1, 128, 32) and
+"visual" (B, S, 3, 48, 48), each padded at the end, and batch["lengths"][modality] (B,): the real
+tokens, chunks and frames, the decoded counts (a black frame or a silent chunk is still real).
+Shapes are static: the CNN runs on every chunk or frame slot, and padded ones are masked in
+attention, so they never reach a real output.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, FieldError
-from emozsl.models.sequence import real_steps, sinusoidal_positions
+from emozsl.models.sequence import LENGTHS, sinusoidal_positions
 
 FACE_MEAN = (159.0, 111.0, 102.0)  # the original's normalisation of 0-255 face crops
 FACE_STD = (37.0, 33.0, 32.0)
@@ -188,16 +190,13 @@ class MediaStream(nn.Module):
         """Face crops (0-255) standardised as the original; mel chunks as they are."""
         return items if self.mean is None else (items - self.mean) / self.std
 
-    def forward(self, x: torch.Tensor, query: torch.Tensor | None = None) -> torch.Tensor:
-        real = real_steps(x)
-        batch_index = torch.arange(len(x), device=x.device)[:, None].expand_as(real)[real]
-        items = self.normalised(x[real])
-        features = x.new_zeros(*real.shape, self.d)
-        if len(items):
-            encoded = self.cnn(items, None if query is None else query[batch_index])
-            features = features.to(encoded.dtype)
-            features[real] = encoded
-        return self.sequence(features, ~real)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, query: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, S, C, H, W) chunks or frames, lengths (B,), query (B, q) or None -> (B, d)."""
+        b, s = x.shape[:2]
+        queries = None if query is None else query[:, None].expand(b, s, -1).flatten(0, 1)
+        encoded = self.cnn(self.normalised(x.flatten(0, 1)), queries).view(b, s, -1)
+        padding = torch.arange(s, device=x.device)[None, :] >= lengths[:, None]
+        return self.sequence(encoded, padding)
 
 
 class EndToEnd(nn.Module):
@@ -237,16 +236,18 @@ class EndToEnd(nn.Module):
     def fine_tuned_parameters(self) -> list[nn.Parameter]:
         return self.text.fine_tuned_parameters() if self.text is not None else []
 
-    def text_vector(self, features: dict[str, torch.Tensor]) -> torch.Tensor | None:
+    def text_vector(self, batch: dict) -> torch.Tensor | None:
         if self.text is None:
             return None
-        return self.text(features["text"], features["text_mask"])
+        ids = batch["text"]
+        mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < batch[LENGTHS]["text"][:, None]
+        return self.text(ids, mask)
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        text = self.text_vector(features)
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        text = self.text_vector(batch)
         out = {} if text is None else {"text": self.dropout(text)}
         for m, stream in self.streams.items():
-            out[m] = self.dropout(stream(features[m], self.query(text)))
+            out[m] = self.dropout(stream(batch[m], batch[LENGTHS][m], self.query(text)))
         return out
 
     def query(self, text: torch.Tensor | None) -> torch.Tensor | None:

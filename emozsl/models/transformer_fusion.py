@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from emozsl.models.layers import TransformerStream, check_pooling, pooled
-from emozsl.models.sequence import concat_features, pack_steps
+from emozsl.models.sequence import Steps, concat_features
 
 
 class TransformerEF(nn.Module):
@@ -17,10 +17,11 @@ class TransformerEF(nn.Module):
         super().__init__()
         self.stream = TransformerStream(sum(input_dims.values()), d, heads, layers, 4 * d, dropout, dropout)
         self.pooling = check_pooling(pooling)
+        self.modalities = list(input_dims)
         self.space_dims = {"fused": d}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        steps = pack_steps(concat_features(features, "transformer_ef"))
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        steps = concat_features(batch, self.modalities, "transformer_ef")
         return {"fused": pooled(self.stream(steps), self.pooling)}
 
 
@@ -33,6 +34,6 @@ class TransformerLF(nn.Module):
         self.pooling = check_pooling(pooling)
         self.space_dims = {"fused": d * len(input_dims)}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        vectors = [pooled(stream(pack_steps(features[m])), self.pooling) for m, stream in self.streams.items()]
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        vectors = [pooled(stream(Steps.of(batch, m)), self.pooling) for m, stream in self.streams.items()]
         return {"fused": torch.cat(vectors, -1)}
