@@ -65,9 +65,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from emozsl.bench import bench_data_path, bench_task
+    from emozsl.models import get_backbone
 
-    bench_task(None, args.size)  # generates the data once
-    data = bench_data_path(args.size)
+    kind = get_backbone(args.model).inputs
+    bench_task(None, args.size, kind)  # generates the data once
+    data = bench_data_path(args.size, kind)
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "old"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.commit],
@@ -81,7 +83,7 @@ def main() -> None:
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
     old_s, new_s = statistics.median(epochs["old"]), statistics.median(epochs["new"])
-    print(f"{args.model}, {args.size} MOSEI-format data, {args.device}, full epoch (train + valid + test), "
+    print(f"{args.model}, {args.size} generated {kind} data, {args.device}, full epoch (train + valid + test), "
           f"median of {args.repeats}:")
     print(f"  {args.commit}: {old_s:.2f} s  {[round(s, 2) for s in epochs['old']]}")
     print(f"  this checkout: {new_s:.2f} s  {[round(s, 2) for s in epochs['new']]}")

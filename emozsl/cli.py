@@ -275,6 +275,8 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 @click.option("--emotion-map", type=click.Choice(EMOTION_MAPS), help="Embedding head: linear (default) or mlp.")
 @click.option("--seeds", type=int, default=1, show_default=True, help="Repeat with N seeds; reports mean +- std.")
 @click.option("--folds", type=int, help="k-fold cross-validation over all rows (with --seeds: folds x seeds runs).")
+@click.option("--stack", type=int, help="With --seeds/--folds: runs trained together in one process (default: "
+              "32 on CUDA, 1 on CPU).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="JSON run config (e.g. a run's config.json); options given here override it.")
 @click.option("--data", "data_path", help="Data (default: $EMOZSL_DATA or data/synth-mosei).")
@@ -309,14 +311,14 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
               "taken from a config file.")
 def train_command(config_file, data_path, split_file, zsl, fsl, modalities, options, words, embeddings_file,
-                  seeds, folds, trust_pickle, **overrides):
+                  seeds, folds, stack, trust_pickle, **overrides):
     """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results) and prints its
     test table (with --seeds/--folds: one folder per run and a mean +- std table; the same command
     again resumes them)."""
     from emozsl.reports import train_and_report
 
     modality_list = [m.strip() for m in modalities.split(",") if m.strip()] if modalities else None
-    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, data=data_path, split=split_file, zsl=zsl,
+    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, stack, data=data_path, split=split_file, zsl=zsl,
                                 fsl=fsl, modalities=modality_list, model_options=_pairs(options, "--option"),
                                 emotion_words=_pairs(words, "--word"), embeddings=embeddings_file, **overrides))
 
@@ -345,15 +347,17 @@ def eval_command(run, emotions, data_path, device, out, calibration, trust_pickl
 @main.command("sweep")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--executor", type=click.Choice(["local", "process", "ray"]), help="Overrides the file's.")
-@click.option("--workers", type=int, help="process / ray: trials at a time (overrides the file's).")
+@click.option("--workers", type=int, help="process / ray: trials (or stacked groups) at a time (overrides the file's).")
+@click.option("--stack", type=int, help="Trials of the same data trained together in one process (default: "
+              "32 on CUDA, 1 on CPU; overrides the file's).")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
               "taken from the sweep file.")
-def sweep_command(file, executor, workers, trust_pickle):
+def sweep_command(file, executor, workers, stack, trust_pickle):
     """Run every trial of a TOML sweep; finished trials are skipped, so a rerun resumes, and trials
     another process is training are left to it."""
     from emozsl.sweep import run_sweep
 
-    folder, counts = run_sweep(file, executor, workers, trust_pickle)
+    folder, counts = run_sweep(file, executor, workers, trust_pickle, stack)
     click.echo(f"{folder}: {counts['trials']} trials, {counts['done']} trained, {counts['skipped']} already finished"
                + (f", {counts['busy']} being trained by another process" if counts["busy"] else ""))
 

@@ -26,7 +26,7 @@ from emozsl.runs import (
     default_run_name,
     is_finished_folder,
 )
-from emozsl.train import train
+from emozsl.train import stack_size, train_group
 
 SUMMARY_FILE = "summary.json"
 GROUP_FILE = "group.json"
@@ -74,38 +74,44 @@ def _group_folder(config: RunConfig, scheme: str) -> Path:
     raise EmozslError(f"{config.runs_dir}: no free group name for {base}")
 
 
-def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None,
-                  trust_pickle: bool = False) -> tuple[Path, dict]:
+def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None, trust_pickle: bool = False,
+                  stack: int | None = None) -> tuple[Path, dict]:
     """Train seeds config.seed .. config.seed + seeds - 1 (x every fold when `folds` is given) into
     one group folder, then write its summary.json; finished runs of an earlier attempt are kept.
-    Returns the folder and the summary."""
+    Up to `stack` runs train together in one process (train.train_group; default: train.stack_size
+    of the device). Returns the folder and the summary."""
     if seeds < 1:
         raise FieldError("seeds", seeds, "need at least 1 seed")
+    if stack is not None and stack < 1:
+        raise FieldError("stack", stack, "must be at least 1")
     if folds is not None:
         dataclasses.replace(config, folds=folds, fold=0)  # RunConfig checks the folds, before any folder exists
     scheme = f"cv{folds}x{seeds}" if folds else f"{seeds}seeds"
     parent = _group_folder(config, scheme)
-    runs, results, busy = [], [], []
     seed_list = list(range(config.seed, config.seed + seeds))
+    names, pending = [], []
     for seed in seed_list:
         for fold in range(folds) if folds else [None]:
             name = f"fold{fold}_seed{seed}" if folds else f"seed{seed}"
+            names.append(name)
             if is_finished_folder(parent / name):
                 log.info("%s: finished already, kept", parent / name)
             else:
-                child = dataclasses.replace(config, folds=folds, fold=fold, seed=seed, runs_dir=str(parent), name=name)
-                try:
-                    train(child, trust_pickle, exact_name=True)
-                except RunFinished:
-                    pass  # another process with the same command finished it: its result counts
-                except RunBusy:  # another process with the same command is on it: go on with the rest
-                    busy.append(name)
-                    continue
-            runs.append(name)
-            results.append(RunDir.open(parent / name).read_results().test.to_dict())
+                pending.append(dataclasses.replace(config, folds=folds, fold=fold, seed=seed, runs_dir=str(parent),
+                                                   name=name))
+    size = stack or stack_size(config.device)
+    busy = []
+    for start in range(0, len(pending), size):
+        group = pending[start:start + size]
+        for child, outcome in zip(group, train_group(group, trust_pickle, exact_names=True)):
+            if isinstance(outcome, RunBusy):  # another process with the same command is on it: go on with the rest
+                busy.append(child.name)
+            elif isinstance(outcome, BaseException) and not isinstance(outcome, RunFinished):
+                raise outcome  # RunFinished: another process with the same command finished it; it counts
     if busy:
         raise EmozslError(f"{parent}: {', '.join(busy)} still being trained by another process; the rest are "
                           "done: run the same command again when it finishes to write the summary")
-    summary = {"folds": folds, "seeds": seed_list, "runs": runs, **aggregate_results(results)}
+    results = [RunDir.open(parent / name).read_results().test.to_dict() for name in names]
+    summary = {"folds": folds, "seeds": seed_list, "runs": names, **aggregate_results(results)}
     write_json(parent / SUMMARY_FILE, summary)
     return parent, summary

@@ -124,12 +124,12 @@ def summary_table(summary: dict) -> str:
 
 
 def train_and_report(config_file: str | None = None, seeds: int = 1, folds: int | None = None,
-                     trust_pickle: bool = False, **options) -> str:
+                     trust_pickle: bool = False, stack: int | None = None, **options) -> str:
     """`emozsl train`: one run and its test table, or (--seeds N / --folds K) repeated runs and
     their mean +- std table (a rerun of the same command resumes them)."""
     config = config_from_options(config_file, **options)
     if seeds == 1 and folds is None:
         run_dir = train(config, trust_pickle)
         return f"run: {run_dir}\n\n{report_training_result(run_dir)}"
-    parent, summary = repeated_runs(config, seeds, folds, trust_pickle)
+    parent, summary = repeated_runs(config, seeds, folds, trust_pickle, stack)
     return f"runs: {parent}\n\n{summary_table(summary)}"

@@ -2,7 +2,8 @@
 
     name = "synth_mosei_zsl"            # the sweep folder: runs/<name> unless base.runs_dir says otherwise
     executor = "local"                  # local | process | ray
-    workers = 2                         # process / ray: trials at a time
+    workers = 2                         # process / ray: trials (or groups) at a time
+    stack = 18                          # trials trained together in one process (default: all on CUDA, 1 on CPU)
 
     [base]                              # RunConfig fields shared by every trial
     data = "data/synth-mosei"
@@ -22,13 +23,20 @@ its grid values. Every trial is checked before the first one starts. A trial is 
 name (runs.py): it trains in `<sweep>/.partial/` and appears as `<sweep>/<trial>/` only when
 finished; a finished trial is skipped, an interrupted one starts again, and one that another process
 is training (a second sweep on the same folder) is left to it. So a sweep killed at any moment
-resumes with nothing lost or duplicated, and two sweeps on one folder share the work."""
+resumes with nothing lost or duplicated, and two sweeps on one folder share the work.
+
+Trials that read the same data on the same device are stacked: up to `stack` of them train together
+in one process (train.train_group: the data read once, the steps of all in lockstep, each trial
+with its own random state, early stopping, checkpoint and run folder; on CUDA each on its own
+stream, so the GPU runs them side by side). A stacked trial is claimed and finished like any
+other, so resuming and sharing work the same way."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
 import itertools
+import logging
 import multiprocessing
 import os
 import tomllib
@@ -42,14 +50,15 @@ from emozsl.fileio import read_text, write_json
 from emozsl.models import REGISTRY
 from emozsl.runs import RunBusy, RunDir, RunFinished
 from emozsl.session import resolve_device
-from emozsl.train import train
+from emozsl.train import stack_size, train_group
 
 EXECUTORS = ("local", "process", "ray")
-SWEEP_KEYS = {"name", "executor", "workers", "base", "grid", "models"}
+SWEEP_KEYS = {"name", "executor", "workers", "stack", "base", "grid", "models"}
 SWEEP_OWNED = ("runs_dir", "name")  # set by the sweep for every trial
 # Fields a finished trial may differ in and still be this sweep's trial (where it ran, not what).
 WHERE_FIELDS = ("runs_dir", "name", "device", "cuda_graphs")
 SWEEP_FILE = "sweep.json"
+log = logging.getLogger("emozsl")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Sweep:
     folder: Path
     executor: str
     workers: int
+    stack: int | None  # None: the default of the trials' device (train.stack_size)
     trials: list[Trial]
 
 
@@ -114,6 +124,9 @@ def load_sweep(path: str | Path) -> Sweep:
     workers = spec.get("workers", 1)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise FieldError("workers", workers, "must be an integer of at least 1", str(path))
+    stack = spec.get("stack")
+    if stack is not None and (not isinstance(stack, int) or isinstance(stack, bool) or stack < 1):
+        raise FieldError("stack", stack, "must be an integer of at least 1", str(path))
     if "name" in base:
         raise EmozslError(f"{path}: base.name: trials are named by their grid values")
     name = check_folder_name("name", str(spec.get("name", path.stem)))
@@ -136,7 +149,7 @@ def load_sweep(path: str | Path) -> Sweep:
     ids = [t.id for t in trials]
     if len(set(ids)) != len(ids):
         raise EmozslError(f"{path}: grid values give duplicate trial names")
-    return Sweep(name, folder, executor, workers, trials)
+    return Sweep(name, folder, executor, workers, stack, trials)
 
 
 def _check_finished_trial(run: RunDir, expected: RunConfig) -> None:
@@ -149,18 +162,42 @@ def _check_finished_trial(run: RunDir, expected: RunConfig) -> None:
                           f"{wanted[key]!r}); give the sweep another name, or move that trial away")
 
 
-def run_trial(trial: Trial, device: str | None = None, trust_pickle: bool = False) -> str:
-    """Train one trial unless it is finished ('skipped') or another process is training it ('busy')."""
-    config = dataclasses.replace(trial.run_config, device=device) if device else trial.run_config
-    if RunDir(Path(config.runs_dir) / trial.id).is_finished():
-        return "skipped"
-    try:
-        train(config, trust_pickle, exact_name=True)
-    except RunFinished:
-        return "skipped"
-    except RunBusy:
-        return "busy"
-    return "done"
+def run_group(trials: list[Trial], device: str | None = None, trust_pickle: bool = False) -> list[str]:
+    """Train `trials` together (one process; a group of one is a plain run), each unless it is
+    finished ('skipped') or another process is training it ('busy'); 'done' for the others. The
+    first error of a trial is raised once the others are finished."""
+    configs = [dataclasses.replace(t.run_config, device=device) if device else t.run_config for t in trials]
+    outcomes = ["skipped" if RunDir(Path(c.runs_dir) / t.id).is_finished() else None for t, c in zip(trials, configs)]
+    pending = [k for k, outcome in enumerate(outcomes) if outcome is None]
+    trained = train_group([configs[k] for k in pending], trust_pickle, exact_names=True)
+    errors = []
+    for k, outcome in zip(pending, trained):
+        if isinstance(outcome, RunFinished):
+            outcomes[k] = "skipped"
+        elif isinstance(outcome, RunBusy):
+            outcomes[k] = "busy"
+        elif isinstance(outcome, BaseException):
+            errors.append(outcome)
+        else:
+            outcomes[k] = "done"
+            log.info("trial %s: %s", trials[k].id, outcome)
+    if errors:
+        raise errors[0]
+    return outcomes
+
+
+def plan_groups(trials: list[Trial], stack: int, workers: int) -> list[list[Trial]]:
+    """Trials that read the same data on the same device, in groups of at most `stack`, spread
+    over at least `workers` groups when there are enough trials (each worker trains one group)."""
+    classes: dict[tuple, list[Trial]] = {}
+    for trial in trials:
+        c = trial.run_config
+        classes.setdefault((c.data, c.extra, c.device), []).append(trial)
+    groups = []
+    for members in classes.values():
+        size = max(1, min(stack, -(-len(members) // workers)))
+        groups += [members[i:i + size] for i in range(0, len(members), size)]
+    return groups
 
 
 def _devices(workers: int) -> list[str | None]:
@@ -170,11 +207,12 @@ def _devices(workers: int) -> list[str | None]:
 
 
 def run_sweep(path: str | Path, executor: str | None = None, workers: int | None = None,
-              trust_pickle: bool = False) -> tuple[Path, dict]:
+              trust_pickle: bool = False, stack: int | None = None) -> tuple[Path, dict]:
     sweep = load_sweep(path)
     executor = check_choice("executor", executor or sweep.executor, EXECUTORS)
-    if workers is not None and workers < 1:
-        raise FieldError("workers", workers, "must be at least 1")
+    for name, value in (("workers", workers), ("stack", stack)):
+        if value is not None and value < 1:
+            raise FieldError(name, value, "must be at least 1")
     workers = workers or sweep.workers
     pending = []
     for trial in sweep.trials:
@@ -192,28 +230,31 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
     write_json(sweep.folder / SWEEP_FILE, {"name": sweep.name, "source": str(path),
                                            "trials": {t.id: t.config for t in sweep.trials}})
     counts = {"trials": len(sweep.trials), "skipped": len(sweep.trials) - len(pending), "done": 0, "busy": 0}
+    devices = {t.run_config.device for t in pending}
+    size = stack or sweep.stack or min((stack_size(d) for d in devices), default=1)
+    groups = plan_groups(pending, size, workers if executor != "local" else 1)
+    log.info("%s: %d trials to train in %d group(s) of at most %d", sweep.name, len(pending), len(groups), size)
     if executor == "local":
-        outcomes = [run_trial(t, trust_pickle=trust_pickle) for t in pending]
+        outcomes = [o for group in groups for o in run_group(group, trust_pickle=trust_pickle)]
     elif executor == "process":
-        devices = _devices(workers)
+        placement = _devices(workers)
         # spawn: a fresh interpreter per worker, safe with CUDA
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_trial, t, devices[i % workers], trust_pickle)
-                       for i, t in enumerate(pending)]
-            outcomes = [f.result() for f in futures]
+            futures = [pool.submit(run_group, g, placement[i % workers], trust_pickle) for i, g in enumerate(groups)]
+            outcomes = [o for f in futures for o in f.result()]
     else:
-        outcomes = _run_with_ray(sweep, pending, trust_pickle)
+        outcomes = _run_with_ray(sweep, groups, trust_pickle)
     for outcome in outcomes:
         counts[outcome] += 1
     return sweep.folder, counts
 
 
-def _run_with_ray(sweep: Sweep, pending: list[Trial], trust_pickle: bool) -> list[str]:
+def _run_with_ray(sweep: Sweep, groups: list[list[Trial]], trust_pickle: bool) -> list[str]:
     try:
         import ray
     except ImportError:
         raise EmozslError("executor 'ray' needs Ray: pip install 'emozsl[ray]' (or use --executor process)") from None
     ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
     gpus = 1 / max(1, sweep.workers) if torch.cuda.is_available() else 0  # workers share a GPU
-    remote = ray.remote(num_gpus=gpus)(run_trial)
-    return ray.get([remote.remote(t, None, trust_pickle) for t in pending])
+    remote = ray.remote(num_gpus=gpus)(run_group)
+    return [o for outcomes in ray.get([remote.remote(g, None, trust_pickle) for g in groups]) for o in outcomes]

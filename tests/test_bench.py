@@ -64,3 +64,17 @@ def test_bench_builds_auxiliary_targets_and_reports_a_failing_backbone_without_l
     assert rows["ef_lstm"]["error"].startswith("EmozslError: ef_lstm: early fusion needs aligned data")
     table = format_bench(result)
     assert "ef_lstm         failed: EmozslError" in table and table.count("\n") == 4
+
+
+def test_bench_profile_reports_syncs_operations_and_graph_breaks_per_backbone(synth_mosei_dir, tmp_path):
+    out = tmp_path / "profile.json"
+    result = CliRunner().invoke(main, ["bench", "--model", "eea", "--model", "transformer_lf", "--profile",
+                                       "--device", "cpu", "--data", str(synth_mosei_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    header = result.output.splitlines()[1]
+    assert "syncs/step" in header and "graph breaks" in header and "ops/step" in header
+    rows = json.loads(out.read_text())["results"]
+    for row in rows:
+        assert row["host_syncs_per_step"] == 0 and row["scoring_syncs_per_step"] == 0 and row["graph_breaks"] == 0
+        assert row["ops_per_step"] > 100 and row["sync_sites"] == {} and row["capture_seconds"] == 0
+    assert json.loads(out.read_text())["profile"] is True

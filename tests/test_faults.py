@@ -182,7 +182,8 @@ def test_an_exact_name_is_claimed_by_one_process_at_a_time(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_sweeps_on_one_folder_share_the_trials_without_corrupting_any(synth_mosei_dir, tmp_path):
+@pytest.mark.parametrize("stack", [1, 4], ids=["one_by_one", "stacked"])
+def test_two_sweeps_on_one_folder_share_the_trials_without_corrupting_any(synth_mosei_dir, tmp_path, stack):
     folder = tmp_path / "sweep"
     path = tmp_path / "sweep.toml"
     path.write_text(f'''[base]
@@ -196,7 +197,7 @@ runs_dir = "{folder}"
 [grid]
 target = ["anger", "disgust", "fear", "happy"]
 ''')
-    processes = [emozsl("sweep", path, wait=False) for _ in range(2)]
+    processes = [emozsl("sweep", path, "--stack", stack, wait=False) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     trained = sum(int(out.split(" trained")[0].rsplit(", ", 1)[-1]) for out, _ in outputs)
