@@ -9,8 +9,9 @@ scoring step reads a device value on the host (models/sequence.py):
   them (inside a captured step, so a step's only input is its row indices).
 - Raw media (`StreamedInputs`): the preprocessed chunks, crops and token ids, read from the
   preprocessing cache by a DataLoader with workers (pinned memory on CUDA). Lengths are the decoded
-  counts, never pixel or sample values; a batch is padded at the end to the next length of a fixed
-  ladder (`PAD_LADDER`), so a split meets a handful of shapes. Batches are length-aware: training
+  counts, never pixel or sample values. A batch holds the real chunks and frames only (padded to
+  the next count of a fixed ladder, `PAD_LADDER`) with the index that lays them out per utterance
+  (`media_items`), token ids padded to the ladder too: a split meets a handful of shapes. Batches are length-aware: training
   batches group utterances of similar length within windows of a random order (then the batches
   are shuffled); scoring batches go in length order.
 
@@ -26,7 +27,7 @@ import torch
 
 from emozsl.data import SplitData
 from emozsl.data.media_cache import PreparedSplit, load_audio, load_frames
-from emozsl.models.sequence import LENGTHS, left_align
+from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, left_align
 
 EVAL_BATCH = 1024
 RAW_EVAL_BATCH = 32
@@ -108,10 +109,33 @@ class MediaItems(torch.utils.data.Dataset):
         return i, item
 
 
+def media_items(sequences: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Utterances' chunks or frames, (n_i, ...) each -> the batch form raw backbones take:
+    - items (N, ...): every real chunk or frame, utterance after utterance, then zero items up to
+      N = padded_length(sum n_i) (a few static shapes, and the CNN never runs on padding);
+    - slots (B, T): the item at each utterance's step t, T = padded_length(max n_i); N (one past the
+      last item) where t is padding;
+    - rows (N,): the utterance of each item (0 for the zero items).
+    The lengths are the n_i: the decoded counts, never pixel or sample values."""
+    lengths = [len(a) for a in sequences]
+    total = sum(lengths)
+    first = next((a for a in sequences if len(a)), sequences[0])
+    items = np.zeros((padded_length(max(1, total)), *first.shape[1:]), dtype=first.dtype)
+    slots = np.full((len(sequences), padded_length(max(1, max(lengths)))), len(items), dtype=np.int64)
+    rows = np.zeros(len(items), dtype=np.int64)
+    start = 0
+    for k, a in enumerate(sequences):
+        items[start:start + len(a)] = a
+        slots[k, :len(a)] = np.arange(start, start + len(a))
+        rows[start:start + len(a)] = k
+        start += len(a)
+    return torch.from_numpy(items), torch.from_numpy(slots), torch.from_numpy(rows)
+
+
 class Collate:
-    """Pads a list of utterances into batch tensors, at the end, to `padded_length` of the longest:
-    zero chunks and frames (at least one slot), token ids padded with the tokenizer's pad id, and
-    each modality's lengths, the decoded counts."""
+    """Utterances into a batch: audio chunks and face frames as `media_items` (in SLOTS and
+    ITEM_ROWS), token ids padded at the end with the tokenizer's pad id to `padded_length` of the
+    longest, and each modality's lengths, the decoded counts."""
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
@@ -119,26 +143,21 @@ class Collate:
     def __call__(self, items: list[tuple[int, dict]]) -> tuple[dict, torch.Tensor]:
         rows = torch.tensor([i for i, _ in items])
         first = items[0][1]
-        batch, lengths = {}, {}
-        if "audio" in first:
-            batch["audio"] = _stack([it["audio"] for _, it in items])[:, :, None]  # (B, C, 1, mels, frames)
-        if "visual" in first:
-            frames = _stack([it["visual"] for _, it in items])  # (B, S, 48, 48, 3) uint8
-            batch["visual"] = frames.permute(0, 1, 4, 2, 3).float()
+        batch = {LENGTHS: {}, SLOTS: {}, ITEM_ROWS: {}}
+        for m in ("audio", "visual"):
+            if m in first:
+                sequences = [it[m] for _, it in items]
+                values, batch[SLOTS][m], batch[ITEM_ROWS][m] = media_items(sequences)
+                # audio (N, 1, mels, frames); face crops (N, 3, 48, 48) from uint8 (N, 48, 48, 3)
+                batch[m] = values[:, None] if m == "audio" else values.permute(0, 3, 1, 2).float()
+                batch[LENGTHS][m] = torch.tensor([len(a) for a in sequences])
         if "text" in first:
-            batch["text"] = _stack([it["text"] for _, it in items], self.pad_id)
-        for m in batch:
-            lengths[m] = torch.tensor([len(it[m]) for _, it in items])
-        batch[LENGTHS] = lengths
+            texts = [it["text"] for _, it in items]
+            ids = np.full((len(texts), padded_length(max(len(t) for t in texts))), self.pad_id, dtype=np.int64)
+            for k, t in enumerate(texts):
+                ids[k, :len(t)] = t
+            batch["text"], batch[LENGTHS]["text"] = torch.from_numpy(ids), torch.tensor([len(t) for t in texts])
         return batch, rows
-
-
-def _stack(arrays: list[np.ndarray], fill=0) -> torch.Tensor:
-    steps = padded_length(max(1, max(len(a) for a in arrays)))
-    out = np.full((len(arrays), steps, *arrays[0].shape[1:]), fill, dtype=arrays[0].dtype)
-    for k, a in enumerate(arrays):
-        out[k, :len(a)] = a
-    return torch.from_numpy(out)
 
 
 class StreamedInputs:

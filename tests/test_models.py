@@ -7,7 +7,8 @@ from emozsl.errors import EmozslError
 from emozsl.models import REGISTRY, resolve_options
 from emozsl.models.build import build_model
 from emozsl.models.summary import models_table
-from emozsl.models.sequence import LENGTHS, left_align
+from emozsl.batches import media_items
+from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, left_align
 from emozsl.runs import load_state, save_state
 
 DIMS = {"text": 12, "audio": 7, "visual": 5}
@@ -32,8 +33,15 @@ def batch(steps: dict[str, int], n: int = 4, seed: int = 0) -> dict:
 
 
 def ready(x: dict) -> dict:
-    """The model's batch: feature padding found and moved as at load (raw batches have lengths)."""
-    return x if LENGTHS in x else left_align(x)
+    """The model's batch: feature padding found and moved as at load; raw chunks and frames (given
+    as (B, S, ...) grids with their lengths) as real items and their layout (batches.Collate)."""
+    if LENGTHS not in x:
+        return left_align(x)
+    out = {"text": x["text"], LENGTHS: dict(x[LENGTHS]), SLOTS: {}, ITEM_ROWS: {}}
+    for m in ("audio", "visual"):
+        sequences = [x[m][k, :n].numpy() for k, n in enumerate(x[LENGTHS][m].tolist())]
+        out[m], out[SLOTS][m], out[ITEM_ROWS][m] = media_items(sequences)
+    return out
 
 
 def pad_end(x: dict, steps: int) -> dict:

@@ -12,6 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from conftest import tiny_hf_model
+from test_models import ready
 
 from emozsl.cli import main
 from emozsl.config import RunConfig
@@ -83,7 +84,7 @@ def test_mesm_attention_is_trained_end_to_end():
     batch = {"text": torch.randint(1, 64, (2, 5)), "audio": torch.randn(2, 2, 1, 128, 32),
              "visual": torch.rand(2, 2, 3, 48, 48) * 255, LENGTHS: {m: torch.tensor([5, 2]) for m in ("text", "audio")}}
     batch[LENGTHS]["visual"] = torch.tensor([2, 1])
-    model(batch, torch.randn(3, 8)).sum().backward()
+    model(ready(batch), torch.randn(3, 8)).sum().backward()
     for modality in ("audio", "visual"):
         for name, parameter in model.backbone.streams[modality].cnn.attention.named_parameters():
             assert parameter.grad is not None and parameter.grad.abs().sum() > 0, (modality, name)
@@ -187,7 +188,7 @@ def test_bf16_autocast_forward_and_backward(name):
              LENGTHS: {"text": torch.tensor([5, 5]), "audio": torch.tensor([3, 2]), "visual": torch.tensor([2, 2])}}
     batch["audio"][1, 2] = 0
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        logits = model(batch, torch.randn(4, 8))
+        logits = model(ready(batch), torch.randn(4, 8))
     assert logits.shape == (2, 4) and torch.isfinite(logits.float()).all()
     logits.float().sum().backward()
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from emozsl.batches import PAD_LADDER, ResidentInputs, map_tensors, padded_length
+from emozsl.batches import PAD_LADDER, ResidentInputs, map_tensors, media_items, padded_length
 from emozsl.bench import graph_breaks
 from emozsl.config import RunConfig
 from emozsl.data import SplitData
@@ -111,9 +111,15 @@ def test_padding_is_found_once_at_load_and_shapes_are_static():
     assert alone[LENGTHS]["text"].tolist() == [4, 3, 1] and alone[LENGTHS]["audio"].tolist() == [5, 2, 1]
 
 
-def test_raw_batches_are_padded_to_a_fixed_ladder():
+def test_raw_batches_hold_real_items_only_in_a_few_static_shapes():
+    """Chunks or frames of utterances of 2, 0 and 3 decoded steps: 5 real items padded to 6, laid
+    out per utterance by their slots (6, one past the last item, marks padding)."""
     assert [padded_length(n) for n in (1, 5, 7, 13, 100, 257, 600)] == [1, 6, 8, 16, 128, 512, 768]
     assert all(padded_length(n) in PAD_LADDER for n in range(1, PAD_LADDER[-1] + 1))
+    sequences = [np.full((n, 2), k + 1, np.float32) for k, n in enumerate((2, 0, 3))]
+    items, slots, rows = media_items(sequences)
+    assert items[:, 0].tolist() == [1, 1, 3, 3, 3, 0]
+    assert slots.tolist() == [[0, 1, 6], [6, 6, 6], [2, 3, 4]] and rows.tolist() == [0, 0, 2, 2, 2, 0]
 
 
 def test_bidirectional_rnn_equals_the_packed_one_and_reads_its_checkpoints():
@@ -191,3 +197,18 @@ def test_captured_steps_reuse_static_buffers_and_train_as_the_eager_step(synth_m
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-6)
     for a, b in zip(weights, eager_weights):
         torch.testing.assert_close(a, b)
+
+
+def test_a_captured_optimizer_keeps_its_learning_rate_on_the_device_and_the_scheduler_lowers_it(synth_mosei_dir, raw_dir):
+    """A CUDA graph holds the learning rate's address, not its value: it must be a device tensor
+    that ReduceLROnPlateau fills in place."""
+    trainer = trainer_for("lf_lstm", synth_mosei_dir, raw_dir, StandInGraphs(), scheduler_patience=0,
+                          model_options={"hidden": 8, "layers": 1})
+    rates = [g["lr"] for g in trainer.optimizer.param_groups]
+    assert all(isinstance(r, torch.Tensor) for r in rates) and trainer.optimizer.param_groups[0]["capturable"]
+    for loss in (1.0, 2.0, 3.0):
+        trainer.scheduler.step(loss)
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == rates  # the same tensors ...
+    assert float(rates[0]) == pytest.approx(1e-5)  # ... lowered twice by the factor 0.1
+    eager = trainer_for("lf_lstm", synth_mosei_dir, raw_dir, None, model_options={"hidden": 8, "layers": 1})
+    assert isinstance(eager.optimizer.param_groups[0]["lr"], float) and eager.optimizer.param_groups[0]["fused"]

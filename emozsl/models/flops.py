@@ -35,8 +35,7 @@ def utterance(backbone, seconds: float, generator: torch.Generator) -> dict[str,
     images = max(1, int(seconds / media.frame_interval))
     words = max(1, round(seconds * WORDS_PER_SECOND))
     ids = torch.from_numpy(backbone.tokenize([" ".join(f"word{k}" for k in range(words))])[0])[None]
-    return {"text": ids, LENGTHS: {"text": torch.tensor([ids.shape[1]]), "audio": torch.tensor([chunks]),
-                                   "visual": torch.tensor([images])},
+    return {"text": ids, LENGTHS: {"text": torch.tensor([ids.shape[1]])},
             "audio": torch.randn(1, chunks, 1, media.n_mels, media.chunk_frames, generator=generator),
             "visual": torch.rand(1, images, 3, media.face_size, media.face_size, generator=generator) * 255}
 

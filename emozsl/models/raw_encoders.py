@@ -9,11 +9,12 @@
   c = `width` (the paper's is 64). MESM makes its blocks sparse (mesm.py).
 - A per-modality transformer over the chunk or frame sequence with a learned CLS token.
 
-Inputs of a batch (emozsl.batches): "text" token ids (B, L), "audio" (B, C, 1, 128, 32) and
-"visual" (B, S, 3, 48, 48), each padded at the end, and batch["lengths"][modality] (B,): the real
-tokens, chunks and frames, the decoded counts (a black frame or a silent chunk is still real).
-Shapes are static: the CNN runs on every chunk or frame slot, and padded ones are masked in
-attention, so they never reach a real output.
+Inputs of a batch (emozsl.batches): "text" token ids (B, L) padded at the end; "audio" (N, 1, 128,
+32) and "visual" (N, 3, 48, 48), the batch's real chunks and frames (padded with zero items to a
+static count), laid out per utterance by batch["slots"][m] (B, T) and attributed by
+batch["item_rows"][m] (N,); batch["lengths"][m] (B,): the real tokens, chunks and frames, the
+decoded counts (a black frame or a silent chunk is still real). The CNN runs once per item, never
+on a padded step, and padded steps are masked in attention.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, FieldError
-from emozsl.models.sequence import LENGTHS, sinusoidal_positions
+from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, sinusoidal_positions
 
 FACE_MEAN = (159.0, 111.0, 102.0)  # the original's normalisation of 0-255 face crops
 FACE_STD = (37.0, 33.0, 32.0)
@@ -190,13 +191,14 @@ class MediaStream(nn.Module):
         """Face crops (0-255) standardised as the original; mel chunks as they are."""
         return items if self.mean is None else (items - self.mean) / self.std
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, query: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, S, C, H, W) chunks or frames, lengths (B,), query (B, q) or None -> (B, d)."""
-        b, s = x.shape[:2]
-        queries = None if query is None else query[:, None].expand(b, s, -1).flatten(0, 1)
-        encoded = self.cnn(self.normalised(x.flatten(0, 1)), queries).view(b, s, -1)
-        padding = torch.arange(s, device=x.device)[None, :] >= lengths[:, None]
-        return self.sequence(encoded, padding)
+    def forward(self, items: torch.Tensor, slots: torch.Tensor, rows: torch.Tensor, lengths: torch.Tensor,
+                query: torch.Tensor | None = None) -> torch.Tensor:
+        """items (N, C, H, W) chunks or frames, slots (B, T), rows (N,), lengths (B,) (the batch
+        form above), query (B, q) or None -> (B, d)."""
+        encoded = self.cnn(self.normalised(items), None if query is None else query[rows])
+        encoded = torch.cat([encoded, encoded.new_zeros(1, encoded.shape[1])])  # slot N: padding
+        padding = torch.arange(slots.shape[1], device=slots.device)[None, :] >= lengths[:, None]
+        return self.sequence(encoded[slots], padding)
 
 
 class EndToEnd(nn.Module):
@@ -247,7 +249,8 @@ class EndToEnd(nn.Module):
         text = self.text_vector(batch)
         out = {} if text is None else {"text": self.dropout(text)}
         for m, stream in self.streams.items():
-            out[m] = self.dropout(stream(batch[m], batch[LENGTHS][m], self.query(text)))
+            out[m] = self.dropout(stream(batch[m], batch[SLOTS][m], batch[ITEM_ROWS][m], batch[LENGTHS][m],
+                                         self.query(text)))
         return out
 
     def query(self, text: torch.Tensor | None) -> torch.Tensor | None:

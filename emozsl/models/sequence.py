@@ -20,6 +20,9 @@ from torch.nn import functional as F
 from emozsl.errors import EmozslError
 
 LENGTHS = "lengths"  # the batch key holding each modality's (B,) real lengths
+# Raw media batches (batches.media_items): a modality's real chunks or frames are batch[m], (N, ...);
+# batch[SLOTS][m] (B, T) lays them out per utterance, batch[ITEM_ROWS][m] (N,) names their utterance.
+SLOTS, ITEM_ROWS = "slots", "item_rows"
 
 
 class Steps:
