@@ -34,7 +34,6 @@ def bench_once(code: Path, model: str, data: Path, device: str, out: Path) -> di
 
 def profile_step(model: str, data: Path, device: str, rows: int = 640) -> list[tuple[str, float]]:
     """The heaviest operators of `rows` training rows at this checkout: (name, share of the time)."""
-    import torch
     from torch.profiler import profile
 
     from emozsl.config import RunConfig

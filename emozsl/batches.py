@@ -30,7 +30,9 @@ from emozsl.data.media_cache import PreparedSplit, load_audio, load_frames
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, left_align
 
 EVAL_BATCH = 1024
-RAW_EVAL_BATCH = 32
+# Raw scoring batches: on CUDA large (fewer steps, more parallel work); on a CPU small, which keeps the
+# CNN's activations in cache (fe2e scored 157 samples/s at 32 against 119 at 128 on 2 cores).
+RAW_EVAL_BATCH = {"cuda": 128, "cpu": 32}
 LENGTH_WINDOW = 32  # a training batch's utterances come from a window of this many batches
 ALIGN_CHUNK = 2048  # rows left-aligned at a time at load (bounds the host memory it takes)
 # Raw media pad a batch to the next of these lengths (then multiples of the last): at most about
@@ -165,7 +167,7 @@ class StreamedInputs:
         self.prepared, self.device, self.workers = prepared, device, workers
         self.items, self.collate = MediaItems(prepared), Collate(pad_id)
         self.sizes = sum(prepared.lengths.values())  # an utterance's total steps, for length-aware batches
-        self.eval_batch = RAW_EVAL_BATCH
+        self.eval_batch = RAW_EVAL_BATCH.get(device.type, RAW_EVAL_BATCH["cpu"])
 
     def __len__(self) -> int:
         return len(self.items)

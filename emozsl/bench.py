@@ -48,7 +48,7 @@ log = logging.getLogger("emozsl")
 def bench_data_path(size: str, kind: str = "features") -> Path:
     """Where the benchmark's generated data live ($EMOZSL_BENCH_DATA, else a cache folder): MOSEI
     features for feature backbones, the raw-media table for fe2e and mesm."""
-    if "EMOZSL_BENCH_DATA" in os.environ:
+    if os.environ.get("EMOZSL_BENCH_DATA"):  # set and not empty (an empty one would be the working folder)
         root = Path(os.environ["EMOZSL_BENCH_DATA"])
         return root if kind == "features" else root / "raw"
     name = f"synth-mosei-{size}" if kind == "features" else f"synth-raw-{size}"
@@ -110,7 +110,6 @@ def time_epoch(trainer: Trainer) -> dict[str, float]:
 def profile_steps(trainer: Trainer) -> dict:
     """What a training step and a scoring step cost the host (module docstring); run after
     `time_epoch` (the steps are warm)."""
-    session, device = trainer.session, trainer.session.device
     batches = trainer.start_epoch()
     watched = [next(batches) for _ in range(PROFILE_STEPS)]
     with SyncDetector() as detector:
@@ -125,7 +124,7 @@ def profile_steps(trainer: Trainer) -> dict:
     row = {"host_syncs_per_step": detector.total / PROFILE_STEPS, "sync_sites": detector.sites(PROFILE_STEPS),
            "scoring_syncs_per_step": scoring.total, "scoring_sync_sites": scoring.sites(),
            "ops_per_step": detector.ops / PROFILE_STEPS, "graph_breaks": breaks, "break_reasons": reasons}
-    if device.type == "cuda":
+    if trainer.session.device.type == "cuda":
         row.update(cuda_profile(trainer))
     return row
 

@@ -3,7 +3,7 @@
     name = "synth_mosei_zsl"            # the sweep folder: runs/<name> unless base.runs_dir says otherwise
     executor = "local"                  # local | process | ray
     workers = 2                         # process / ray: trials (or groups) at a time
-    stack = 18                          # trials trained together in one process (default: all on CUDA, 1 on CPU)
+    stack = 18                          # trials trained together in one process (default: 32 on CUDA, 1 on CPU)
 
     [base]                              # RunConfig fields shared by every trial
     data = "data/synth-mosei"

@@ -145,6 +145,24 @@ def sweep_override_for_a_misspelled_backbone(tmp, w):
     return ["sweep", tmp / "s.toml"]
 
 
+@case("stack=two: must be an integer of at least 1", nothing_in="sweep")
+def sweep_file_with_a_stack_that_is_not_a_count(tmp, w):
+    (tmp / "s.toml").write_text(f'stack = "two"\n[base]\ndata = "{w.data}"\nruns_dir = "{tmp / "sweep"}"\n'
+                                '[grid]\nseed = [0]\n')
+    return ["sweep", tmp / "s.toml"]
+
+
+@case("--stack 0: must be at least 1", nothing_in="sweep")
+def sweep_with_stack_zero(tmp, w):
+    (tmp / "s.toml").write_text(f'[base]\ndata = "{w.data}"\nruns_dir = "{tmp / "sweep"}"\n[grid]\nseed = [0]\n')
+    return ["sweep", tmp / "s.toml", "--stack", 0]
+
+
+@case("--stack 0: must be at least 1", nothing_in="runs")
+def seeds_with_stack_zero(tmp, w):
+    return train_args(w.data, "--seeds", 2, "--stack", 0, "--runs-dir", tmp / "runs")
+
+
 @case("[grid] is missing or empty")
 def sweep_without_grid(tmp, w):
     (tmp / "s.toml").write_text(f'[base]\ndata = "{w.data}"\n')

@@ -3,12 +3,12 @@
 import pytest
 import torch
 
+from emozsl.batches import media_items
 from emozsl.errors import EmozslError
 from emozsl.models import REGISTRY, resolve_options
 from emozsl.models.build import build_model
-from emozsl.models.summary import models_table
-from emozsl.batches import media_items
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, left_align
+from emozsl.models.summary import models_table
 from emozsl.runs import load_state, save_state
 
 DIMS = {"text": 12, "audio": 7, "visual": 5}

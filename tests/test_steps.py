@@ -10,7 +10,13 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from emozsl.batches import PAD_LADDER, ResidentInputs, map_tensors, media_items, padded_length
+from emozsl.batches import (
+    PAD_LADDER,
+    ResidentInputs,
+    map_tensors,
+    media_items,
+    padded_length,
+)
 from emozsl.bench import graph_breaks
 from emozsl.config import RunConfig
 from emozsl.data import SplitData
