@@ -3,17 +3,18 @@
 Padding is found once, here, when a split is loaded, and shapes are static, so no training or
 scoring step reads a device value on the host (models/sequence.py):
 
-- Feature data (`ResidentInputs`): each row's real steps are moved to the front once (the all-zero
-  step rule, `left_align`), the split keeps one length (its longest real sequence), and the whole
-  split lives on the training device with its lengths. A batch is a set of rows; `features` gathers
-  them (inside a captured step, so a step's only input is its row indices).
+- Feature data (`ResidentInputs`): each row's real steps are moved to the front once (the
+  all-zero step rule, `left_align`; jointly over the modalities for early fusion), the split keeps
+  one length (its longest real sequence), and the whole split lives on the training device with its
+  lengths. A batch is a set of rows; `features` gathers them (inside a captured step, so a step's
+  only input is its row indices).
 - Raw media (`StreamedInputs`): the preprocessed chunks, crops and token ids, read from the
   preprocessing cache by a DataLoader with workers (pinned memory on CUDA). Lengths are the decoded
   counts, never pixel or sample values. A batch holds the real chunks and frames only (padded to
   the next count of a fixed ladder, `PAD_LADDER`) with the index that lays them out per utterance
-  (`media_items`), token ids padded to the ladder too: a split meets a handful of shapes. Batches are length-aware: training
-  batches group utterances of similar length within windows of a random order (then the batches
-  are shuffled); scoring batches go in length order.
+  (`media_items`), and token ids padded to the ladder too: a split meets a handful of shapes.
+  Batches are length-aware: training batches group utterances of similar length within windows of
+  a random order (then the batches are shuffled); scoring batches go in length order.
 
 Each batch is (payload, rows): device tensors (empty for resident features) and the rows of the
 split it holds; `inputs.features(payload, rows)` is the batch the model takes."""
@@ -58,20 +59,23 @@ def padded_length(longest: int) -> int:
     return -(-longest // PAD_LADDER[-1]) * PAD_LADDER[-1]
 
 
-def aligned_split(features: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def aligned_split(features: dict[str, np.ndarray], joint: bool = False) -> tuple[dict[str, torch.Tensor],
+                                                                                dict[str, torch.Tensor]]:
     """A split's feature arrays (N, T_m, D_m) -> left-aligned host tensors trimmed to the split's
-    longest real sequence per modality, and their (N,) lengths (models/sequence.py's rule)."""
+    longest real sequence per modality, and their (N,) lengths (models/sequence.py's rule; `joint`
+    for early fusion)."""
     n = len(next(iter(features.values())))
-    parts = [left_align({m: torch.from_numpy(np.ascontiguousarray(a[i:i + ALIGN_CHUNK])) for m, a in features.items()})
-             for i in range(0, n, ALIGN_CHUNK)]
+    parts = [left_align({m: torch.from_numpy(np.ascontiguousarray(a[i:i + ALIGN_CHUNK])) for m, a in features.items()},
+                        joint) for i in range(0, n, ALIGN_CHUNK)]
     lengths = {m: torch.cat([p[LENGTHS][m] for p in parts]) for m in features}
     values = {m: torch.cat([p[m] for p in parts])[:, :int(lengths[m].max())] for m in features}
     return values, lengths
 
 
 class ResidentInputs:
-    def __init__(self, split: SplitData, device: torch.device):
-        values, lengths = aligned_split(split.features)
+    def __init__(self, split: SplitData, device: torch.device, joint: bool = False):
+        """`joint`: modalities aligned together (early-fusion backbones, models/sequence.left_align)."""
+        values, lengths = aligned_split(split.features, joint)
         self.values = {m: v.to(device) for m, v in values.items()}
         self.lengths = {m: v.to(device) for m, v in lengths.items()}
         self.device = device

@@ -17,6 +17,7 @@ memory."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import platform
@@ -30,11 +31,11 @@ from emozsl import __version__
 from emozsl.capture import CapturedStep
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
-from emozsl.errors import first_line
+from emozsl.errors import FieldError, first_line
 from emozsl.fileio import write_json
 from emozsl.models import get_backbone
 from emozsl.scoring import predict_logits, score, scoring_step
-from emozsl.session import build_session
+from emozsl.session import autocast, build_session, resolve_device
 from emozsl.splits import Task, apply_split, make_split
 from emozsl.syncs import SyncDetector
 from emozsl.train import Trainer, graph_backend, train_epoch
@@ -76,23 +77,27 @@ def _synchronize(device: torch.device) -> None:
 def time_epoch(trainer: Trainer) -> dict[str, float]:
     """Seconds for one training epoch and for scoring valid and test, the way training does both,
     without the time spent warming up and capturing steps (raw media are preprocessed, or found
-    in the cache, before the clock starts)."""
+    in the cache, before the clock starts). With captured steps, two untimed epochs and scoring
+    passes first: a step is warmed up at a shape's first call and captured at its second, and every
+    shape (the tail batch, raw media's lengths) must be captured before the clock starts."""
     session, device = trainer.session, trainer.session.device
     scoring = {}
     for split in ("valid", "test"):
         inputs, _ = session.inputs(split)
         step = CapturedStep(scoring_step(trainer.model, inputs, trainer.vectors), trainer.step.backend, f"{split} scoring")
         scoring[split] = inputs, step
-    train_epoch([trainer], max_rows=WARMUP_ROWS)
+    captured = trainer.step.backend is not None
+    for _ in range(2 if captured else 1):
+        train_epoch([trainer], max_rows=None if captured else WARMUP_ROWS)
     _synchronize(device)
-    captured = trainer.capture_seconds
+    before = trainer.capture_seconds
     start = time.perf_counter()
     train_epoch([trainer])
     _synchronize(device)
     trained = time.perf_counter()
-    train_capture = trainer.capture_seconds - captured
+    train_capture = trainer.capture_seconds - before
     seconds = {}
-    for timed in (False, True):  # the first pass warms (and captures) the scoring steps
+    for timed in (False, *([False] if captured else []), True):  # untimed passes warm up (and capture)
         eval_start = time.perf_counter()
         before = sum(step.capture_seconds for _, step in scoring.values())
         for split, (inputs, step) in scoring.items():
@@ -122,7 +127,7 @@ def profile_steps(trainer: Trainer) -> dict:
         scoring_step(trainer.model, inputs, trainer.vectors)(payload, rows)
     breaks, reasons = graph_breaks(trainer, *watched[0])
     row = {"host_syncs_per_step": detector.total / PROFILE_STEPS, "sync_sites": detector.sites(PROFILE_STEPS),
-           "scoring_syncs_per_step": scoring.total, "scoring_sync_sites": scoring.sites(),
+           "scoring_syncs_per_step": float(scoring.total), "scoring_sync_sites": scoring.sites(),
            "ops_per_step": detector.ops / PROFILE_STEPS, "graph_breaks": breaks, "break_reasons": reasons}
     if trainer.session.device.type == "cuda":
         row.update(cuda_profile(trainer))
@@ -146,7 +151,8 @@ def graph_breaks(trainer: Trainer, payload: dict, rows: torch.Tensor) -> tuple[i
 
 def cuda_profile(trainer: Trainer) -> dict:
     """Per training step on CUDA (the step as training runs it, captured or not): wall ms, GPU
-    kernel ms, kernel and graph launches, and the syncs torch's sync debug mode reports."""
+    kernel ms, kernel and graph launches; and the syncs torch's CUDA sync debug mode reports in the
+    step run eagerly (a graph replay calls nothing it could see)."""
     from torch.profiler import ProfilerActivity, profile
 
     device = trainer.session.device
@@ -173,7 +179,7 @@ def cuda_profile(trainer: Trainer) -> dict:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for payload, rows in steps:
-                trainer.train_batch(payload, rows)
+                trainer._train_step(payload, rows)
             warned = [w for w in caught if "synchroniz" in str(w.message)]
     finally:
         torch.cuda.set_sync_debug_mode(0)
@@ -189,6 +195,9 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
     configs = [RunConfig(model=name, data=str(data or bench_data_path(size)), device=device, precision=precision,
                          batch_size=batch_size, compile=compile_model, cuda_graphs=cuda_graphs)
                for name in models]  # checked before any work
+    autocast(resolve_device(device), precision)  # so are the device and the precision: a row each would hide it
+    if data is not None and not Path(data).exists():
+        raise FieldError("data", data, "no such file or folder")
     tasks: dict[str, Task] = {}
     rows, torch_device = [], None
     for config in configs:
@@ -205,6 +214,8 @@ def bench(models: list[str], device: str = "auto", data: str | None = None, size
             trainer = Trainer(session, graph_backend(session))
             times = time_epoch(trainer)
             profiled = profile_steps(trainer) if profile else {}
+            trainer.step = trainer.score_step = trainer = None  # free this backbone's memory before the next
+            gc.collect()
         except Exception as exc:  # one backbone's failure (an error, out of memory) is reported, not fatal
             error = f"{type(exc).__name__}: {first_line(exc)}"
             log.warning("bench %s failed: %s", config.model, error)
@@ -245,7 +256,8 @@ def format_bench(result: dict) -> str:
             continue
         samples = "/".join(str(r["samples"][s]) for s in ("train", "valid", "test"))
         line = (f"{r['model']:<16}{r['parameters']:>12,}{samples:>18}{r['train_samples_per_s']:>17.1f}"
-                f"{r['eval_samples_per_s']:>16.1f}{r['epoch_seconds']:>10.2f}{r['capture_seconds']:>11.2f}"
+                f"{r['eval_samples_per_s']:>16.1f}{r['epoch_seconds']:>10.2f}"
+                + (f"{r['capture_seconds']:>11.2f}" if result.get("cuda_graphs") else f"{'-':>11}")
                 + (f"{r['peak_gpu_mb']:>13.0f}" if "peak_gpu_mb" in r else ""))
         if profiled:
             line += (f"{r['host_syncs_per_step']:>12g}{r['scoring_syncs_per_step']:>15g}{r['ops_per_step']:>10.0f}"
@@ -253,7 +265,15 @@ def format_bench(result: dict) -> str:
         if "step_ms" in r:
             line += f"{r['step_ms']:>9.2f}{r['kernel_ms']:>11.2f}{r['launches_per_step']:>10.0f}"
         lines.append(line)
+    lines.append(("Supervised split of generated data (MOSEI-format features; the raw table for fe2e and mesm). epoch s: "
+                  "one training epoch plus scoring valid and test; capture s: time spent warming up and capturing "
+                  "CUDA graphs, left out of the epoch (- : no capture on this device)."))
     if profiled:
+        lines.append("syncs/step: host synchronisations in one training step (scoring syncs: one scoring step), "
+                     "counted on any device by emozsl's detector; ops/step: operations dispatched per training "
+                     "step; graph breaks: where torch.compile's tracer splits the forward and loss"
+                     + ("; step ms, kernel ms: wall and GPU kernel time per step, launches: kernel and graph "
+                        "launches per step" if cuda else "") + ".")
         for r in rows:
             for site, count in list(r["sync_sites"].items())[:5]:
                 lines.append(f"  {r['model']}: {count:g}/step {site}")

@@ -35,25 +35,41 @@ def signature(tree) -> tuple:
 
 
 class CudaGraphs:
-    """The capture backend of a CUDA device (torch.cuda.graph)."""
+    """The capture backend of one CUDA device (torch.cuda.graph). Its graphs share one memory pool:
+    they are replayed one at a time, on one stream, and none keeps memory contents from one replay
+    to the next except its static inputs and outputs, which stay referenced (never handed out
+    again). Captures use a stream of the device (`cuda:N` included) and `thread_local` error mode,
+    so a DataLoader's pin-memory thread working meanwhile does not invalidate them."""
 
     def __init__(self, device: torch.device):
-        self.device = device
+        self.device = torch.device("cuda", device.index if device.index is not None else torch.cuda.current_device())
+        with torch.cuda.device(self.device):
+            self.stream = torch.cuda.Stream(self.device)
+            self.pool = torch.cuda.graph_pool_handle()
 
     def warm_up(self, fn, args):
         # On a side stream, as torch's CUDA-graph notes advise before a capture.
-        stream, current = torch.cuda.Stream(self.device), torch.cuda.current_stream(self.device)
-        stream.wait_stream(current)
-        with torch.cuda.stream(stream):
-            out = fn(*args)
-        current.wait_stream(stream)
+        with torch.cuda.device(self.device):
+            current = torch.cuda.current_stream(self.device)
+            self.stream.wait_stream(current)
+            with torch.cuda.stream(self.stream):
+                out = fn(*args)
+            current.wait_stream(self.stream)
         return out
 
     def capture(self, fn, static_args):
-        """-> (replay, static outputs). Nothing runs until the first replay."""
+        """-> (replay, static outputs). Nothing runs until the first replay. A failed capture leaves
+        the current stream as it was and raises the error that caused it."""
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            out = fn(*static_args)
+        with torch.cuda.device(self.device):
+            current = torch.cuda.current_stream(self.device)
+            try:
+                with torch.cuda.graph(graph, pool=self.pool, stream=self.stream, capture_error_mode="thread_local"):
+                    out = fn(*static_args)
+            except Exception as exc:
+                torch.cuda.set_stream(current)  # torch's context leaves the capture stream current then
+                cause = exc.__context__ if isinstance(exc.__context__, Exception) else exc
+                raise cause from None
         return graph.replay, out
 
     def synchronize(self) -> None:

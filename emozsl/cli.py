@@ -384,18 +384,19 @@ def report_command(runs_dir, out):
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option("--compile", "compile_model", is_flag=True, help="torch.compile the backbones.")
-@click.option("--eager", is_flag=True, help="On CUDA: run the steps without capturing them as CUDA graphs.")
+@click.option("--cuda-graphs/--no-cuda-graphs", default=True, show_default=True,
+              help="On CUDA: capture each step as a CUDA graph (off: eager steps, to compare).")
 @click.option("--profile", is_flag=True, help="Also per step: host syncs (with their lines), operations, graph "
               "breaks; on CUDA kernel launches, kernel vs step time.")
 @click.option("--out", type=click.Path(dir_okay=False), default="bench.json", show_default=True)
-def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile_model, eager, profile,
-                  out):
+def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile_model, cuda_graphs,
+                  profile, out):
     """Train/eval samples per second and full-epoch time per backbone; table and JSON."""
     from emozsl.bench import bench, format_bench
 
     chosen = list(REGISTRY) if all_models else list(models) or ["eea"]
     click.echo(format_bench(bench(chosen, device, data_path, size, batch_size, precision, compile_model,
-                                  not eager, profile, out)))
+                                  cuda_graphs, profile, out)))
     click.echo(f"\nwrote {out}")
 
 

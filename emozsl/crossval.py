@@ -20,13 +20,11 @@ from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import dumps_json, read_json, write_error, write_json
 from emozsl.metrics import METRICS
 from emozsl.runs import (
-    RunBusy,
     RunDir,
-    RunFinished,
     default_run_name,
     is_finished_folder,
 )
-from emozsl.train import stack_size, train_group
+from emozsl.train import claim_outcome, stack_size, train_group
 
 SUMMARY_FILE = "summary.json"
 GROUP_FILE = "group.json"
@@ -59,7 +57,9 @@ def _group_folder(config: RunConfig, scheme: str) -> Path:
     """The group's folder: the one made for this same configuration (resumed), else a new one
     (NAME, NAME_2, ...: a group made for another configuration is never touched)."""
     base = config.name or default_run_name(config, scheme)
-    record = json.loads(dumps_json({"scheme": scheme, "config": {**config.to_dict(), "seed": None, "name": None}}))
+    # cuda_graphs is how steps run, not what is trained (and groups made before it lack it)
+    settings = {k: v for k, v in config.to_dict().items() if k != "cuda_graphs"}
+    record = json.loads(dumps_json({"scheme": scheme, "config": {**settings, "seed": None, "name": None}}))
     for n in range(1, 10_000):
         folder = Path(config.runs_dir) / (base if n == 1 else f"{base}_{n}")
         if not folder.exists():
@@ -99,15 +99,16 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None, trust
             else:
                 pending.append(dataclasses.replace(config, folds=folds, fold=fold, seed=seed, runs_dir=str(parent),
                                                    name=name))
-    size = stack or stack_size(config.device)
+    size = stack or stack_size(config)
     busy = []
     for start in range(0, len(pending), size):
         group = pending[start:start + size]
         for child, outcome in zip(group, train_group(group, trust_pickle, exact_names=True)):
-            if isinstance(outcome, RunBusy):  # another process with the same command is on it: go on with the rest
+            outcome = claim_outcome(outcome)  # 'skipped': another process with the same command finished it
+            if outcome == "busy":  # another process with the same command is on it: go on with the rest
                 busy.append(child.name)
-            elif isinstance(outcome, BaseException) and not isinstance(outcome, RunFinished):
-                raise outcome  # RunFinished: another process with the same command finished it; it counts
+            elif isinstance(outcome, BaseException):
+                raise outcome
     if busy:
         raise EmozslError(f"{parent}: {', '.join(busy)} still being trained by another process; the rest are "
                           "done: run the same command again when it finishes to write the summary")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from emozsl.config import config_from_options
 from emozsl.crossval import repeated_runs
+from emozsl.errors import FieldError
 from emozsl.evaluate import evaluate_run
 from emozsl.fileio import dumps_json, write_text
 from emozsl.metrics import METRIC_TITLES, METRICS
@@ -128,6 +129,9 @@ def train_and_report(config_file: str | None = None, seeds: int = 1, folds: int 
     """`emozsl train`: one run and its test table, or (--seeds N / --folds K) repeated runs and
     their mean +- std table (a rerun of the same command resumes them)."""
     config = config_from_options(config_file, **options)
+    if stack is not None and seeds == 1 and folds is None:
+        raise FieldError("stack", stack, "applies to --seeds or --folds (their runs train together); one run has "
+                         "nothing to stack")
     if seeds == 1 and folds is None:
         run_dir = train(config, trust_pickle)
         return f"run: {run_dir}\n\n{report_training_result(run_dir)}"

@@ -131,7 +131,8 @@ class Session:
                     workers = CUDA_LOADER_WORKERS if self.device.type == "cuda" else 0
                 inputs = StreamedInputs(self.prepared(split), self.device, self.model.backbone.pad_id, workers)
             else:
-                inputs = ResidentInputs(part, self.device)
+                # early fusion (the backbones that need aligned data) aligns the modalities together
+                inputs = ResidentInputs(part, self.device, joint=not get_backbone(self.config.model).unaligned)
             self._inputs[split] = inputs, torch.from_numpy(part.presence.astype(np.float32)).to(self.device)
         inputs, labels = self._inputs[split]
         return inputs, labels[:, self.trained_columns] if trained_only else labels

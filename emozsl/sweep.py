@@ -3,7 +3,7 @@
     name = "synth_mosei_zsl"            # the sweep folder: runs/<name> unless base.runs_dir says otherwise
     executor = "local"                  # local | process | ray
     workers = 2                         # process / ray: trials (or groups) at a time
-    stack = 18                          # trials trained together in one process (default: 32 on CUDA, 1 on CPU)
+    stack = 18                          # trials trained together in one process (default: 32 on CUDA, 4 raw; 1 on CPU)
 
     [base]                              # RunConfig fields shared by every trial
     data = "data/synth-mosei"
@@ -48,9 +48,9 @@ from emozsl.config import RunConfig, check_folder_name
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_text, write_json
 from emozsl.models import REGISTRY
-from emozsl.runs import RunBusy, RunDir, RunFinished
+from emozsl.runs import RunDir
 from emozsl.session import resolve_device
-from emozsl.train import stack_size, train_group
+from emozsl.train import claim_outcome, stack_size, train_group
 
 EXECUTORS = ("local", "process", "ray")
 SWEEP_KEYS = {"name", "executor", "workers", "stack", "base", "grid", "models"}
@@ -169,17 +169,12 @@ def run_group(trials: list[Trial], device: str | None = None, trust_pickle: bool
     configs = [dataclasses.replace(t.run_config, device=device) if device else t.run_config for t in trials]
     outcomes = ["skipped" if RunDir(Path(c.runs_dir) / t.id).is_finished() else None for t, c in zip(trials, configs)]
     pending = [k for k, outcome in enumerate(outcomes) if outcome is None]
-    trained = train_group([configs[k] for k in pending], trust_pickle, exact_names=True)
     errors = []
-    for k, outcome in zip(pending, trained):
-        if isinstance(outcome, RunFinished):
-            outcomes[k] = "skipped"
-        elif isinstance(outcome, RunBusy):
-            outcomes[k] = "busy"
-        elif isinstance(outcome, BaseException):
-            errors.append(outcome)
-        else:
-            outcomes[k] = "done"
+    for k, outcome in zip(pending, train_group([configs[k] for k in pending], trust_pickle, exact_names=True)):
+        outcomes[k] = claim_outcome(outcome)
+        if isinstance(outcomes[k], BaseException):
+            errors.append(outcomes[k])
+        elif outcomes[k] == "done":
             log.info("trial %s: %s", trials[k].id, outcome)
     if errors:
         raise errors[0]
@@ -230,8 +225,7 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
     write_json(sweep.folder / SWEEP_FILE, {"name": sweep.name, "source": str(path),
                                            "trials": {t.id: t.config for t in sweep.trials}})
     counts = {"trials": len(sweep.trials), "skipped": len(sweep.trials) - len(pending), "done": 0, "busy": 0}
-    devices = {t.run_config.device for t in pending}
-    size = stack or sweep.stack or min((stack_size(d) for d in devices), default=1)
+    size = stack or sweep.stack or min((stack_size(t.run_config) for t in pending), default=1)
     groups = plan_groups(pending, size, workers if executor != "local" else 1)
     log.info("%s: %d trials to train in %d group(s) of at most %d", sweep.name, len(pending), len(groups), size)
     if executor == "local":

@@ -32,14 +32,22 @@ from emozsl.capture import CapturedStep, CudaGraphs
 from emozsl.config import RunConfig
 from emozsl.embeddings import file_sha256
 from emozsl.errors import EmozslError
-from emozsl.runs import RunDir, RunMetadata, RunResults, default_run_name
+from emozsl.models import get_backbone
+from emozsl.runs import (
+    RunBusy,
+    RunDir,
+    RunFinished,
+    RunMetadata,
+    RunResults,
+    default_run_name,
+)
 from emozsl.scoring import predict_logits, score, scoring_step
 from emozsl.session import Session, build_session, resolve_device, selection_metric
 
 FINE_TUNE_LR_SCALE = 0.1  # the paper's rate for a pretrained text encoder
 # Runs trained together by default on a CUDA device (each keeps its data on the device: about 0.7 GB
-# for MOSEI-size features); on a CPU one, whose arithmetic already takes every core.
-CUDA_STACK = 32
+# for MOSEI-size features); raw-media runs fewer, each with its DataLoader workers.
+CUDA_STACK, RAW_CUDA_STACK = 32, 4
 log = logging.getLogger("emozsl")
 
 
@@ -137,11 +145,17 @@ class Trainer:
     # -- random state and stream of a trainer among others
     def isolate(self) -> None:
         """From now on, its own random state (the global one as it is now, right after its model
-        was built, as when it trains alone) and, on CUDA, its own stream."""
+        was built, as when it trains alone) and, on CUDA, its own stream and its own state of the
+        device's generator: its dropout draws from it, and each graph it captures registers that
+        state, so the graphs of different trainers never share an RNG offset."""
         self.rng_state = torch.get_rng_state()
-        if self.session.device.type == "cuda":
-            self.stream = torch.cuda.Stream(self.session.device)
-            self.stream.wait_stream(torch.cuda.current_stream(self.session.device))  # its inputs and model
+        device = self.session.device
+        if device.type == "cuda":
+            self.cuda_generator = torch.cuda.default_generators[device.index if device.index is not None
+                                                                else torch.cuda.current_device()]
+            self.cuda_state = self.cuda_generator.clone_state()
+            self.stream = torch.cuda.Stream(device)
+            self.stream.wait_stream(torch.cuda.current_stream(device))  # its inputs and model
 
     @contextlib.contextmanager
     def context(self):
@@ -150,12 +164,17 @@ class Trainer:
             return
         outer = torch.get_rng_state()
         torch.set_rng_state(self.rng_state)
+        if self.stream is not None:
+            outer_cuda = self.cuda_generator.graphsafe_get_state()
+            self.cuda_generator.graphsafe_set_state(self.cuda_state)
         try:
             with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
                 yield
         finally:
             self.rng_state = torch.get_rng_state()
             torch.set_rng_state(outer)
+            if self.stream is not None:
+                self.cuda_generator.graphsafe_set_state(outer_cuda)
 
     # -- an epoch
     def start_epoch(self, max_rows: int | None = None):
@@ -235,12 +254,13 @@ def _next_step(trainer: Trainer, batches) -> bool:
 # ---- runs ------------------------------------------------------------------------------------
 
 class TrainingRun:
-    """One run being trained: its folder (written as it goes), trainer and early-stopping state."""
+    """One run being trained: its folder (written as it goes), trainer and early-stopping state.
+    `label` prefixes its log lines (runs trained together interleave them)."""
 
-    def __init__(self, session: Session, run: RunDir, backend=None):
+    def __init__(self, session: Session, run: RunDir, backend=None, label: str = ""):
         self.session, self.run, self.config = session, run, session.config
         config, task, model = session.config, session.task, session.model
-        self.metric = selection_metric(config, task)
+        self.metric, self.label = selection_metric(config, task), label
         parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
         run.write_config(config)
         run.write_manifest(task.manifest)
@@ -252,15 +272,15 @@ class TrainingRun:
             split={"protocol": task.manifest["protocol"], "target": task.manifest["target"],
                    "sources": task.manifest["sources"], "file": config.split},
             selection_metric=self.metric, device=str(session.device)))
-        log.info("run %s: %s, %d parameters, %s on %s", run.path, config.model, parameters,
+        log.info("%srun %s: %s, %d parameters, %s on %s", self.label, run.path, config.model, parameters,
                  task.manifest["protocol"], session.device)
         self.trainer = Trainer(session, backend)
         self.best, self.best_epoch, self.epoch, self.started = -np.inf, 0, 0, time.time()
 
     def end_epoch(self, epoch: int, train_loss: float, started: float, captured_before: float) -> bool:
         """Validate, step the scheduler, keep the best checkpoint and log the epoch (its seconds
-        since `started`, the epoch's start: a group's runs share it); True when the run is done
-        (early stop or its last epoch)."""
+        since `started`, the epoch's start: runs trained together share it); True when the run is
+        done (early stop or its last epoch)."""
         trainer, config = self.trainer, self.config
         self.epoch = epoch
         valid_loss, valid_score = trainer.validate(epoch, self.metric)
@@ -274,10 +294,10 @@ class TrainingRun:
                                  f"valid_{self.metric}": valid_score, "lr": float(trainer.optimizer.param_groups[0]["lr"]),
                                  "best": improved, "seconds": round(time.time() - started, 3),
                                  **({"capture_seconds": round(capture, 3)} if capture else {})})
-        log.info("epoch %d  train loss %.4f  valid loss %.4f  valid %s %.4f%s", epoch, train_loss,
+        log.info("%sepoch %d  train loss %.4f  valid loss %.4f  valid %s %.4f%s", self.label, epoch, train_loss,
                  valid_loss, self.metric, valid_score, "  *" if improved else "")
         if epoch - self.best_epoch >= config.early_stop:
-            log.info("early stop: no better valid %s for %d epochs", self.metric, config.early_stop)
+            log.info("%searly stop: no better valid %s for %d epochs", self.label, self.metric, config.early_stop)
             return True
         return epoch >= config.epochs
 
@@ -287,10 +307,29 @@ class TrainingRun:
         return self.run.finish(RunResults(self.best_epoch, self.metric, self.best, self.epoch,
                                           round(time.time() - self.started, 2), test))
 
+    def release(self) -> None:
+        """Drop the trainer (its steps hold it through bound methods: a reference cycle), so its
+        model, optimizer state, device data and graphs are freed as soon as the run is done."""
+        self.trainer.step = self.trainer.score_step = None
+        self.trainer = None
 
-def stack_size(device: str) -> int:
-    """How many runs train together by default on `device` (a config's device field)."""
-    return CUDA_STACK if resolve_device(device).type == "cuda" else 1
+
+def stack_size(config: RunConfig) -> int:
+    """How many runs like `config` train together by default: on a CUDA device CUDA_STACK (raw media:
+    RAW_CUDA_STACK, each run has its DataLoader workers); on a CPU one, whose cores one run fills."""
+    if resolve_device(config.device).type != "cuda":
+        return 1
+    return RAW_CUDA_STACK if get_backbone(config.model).inputs == "raw" else CUDA_STACK
+
+
+def claim_outcome(outcome: Path | BaseException) -> str | BaseException:
+    """What `train_group` gave a run of an exact name: 'done', 'skipped' (another process finished
+    it), 'busy' (another process is training it), or the error that stopped it."""
+    if isinstance(outcome, RunFinished):
+        return "skipped"
+    if isinstance(outcome, RunBusy):
+        return "busy"
+    return outcome if isinstance(outcome, BaseException) else "done"
 
 
 def train(config: RunConfig, trust_pickle: bool = False, exact_name: bool = False) -> Path:
@@ -311,7 +350,7 @@ def train_group(configs: list[RunConfig], trust_pickle: bool = False, exact_name
     data are read once per path. An interrupt (or any exception outside one run) removes every
     unfinished run. `backend`: the step capture of every run (default: graph_backend)."""
     outcomes: list = [None] * len(configs)
-    runs: dict[int, TrainingRun] = {}
+    runs: dict[int, TrainingRun] = {}  # the runs still training; each leaves once finished or failed
     datasets: dict = {}
     try:
         for k, config in enumerate(configs):
@@ -323,9 +362,12 @@ def train_group(configs: list[RunConfig], trust_pickle: bool = False, exact_name
                 outcomes[k] = exc
                 continue
             try:
-                runs[k] = TrainingRun(session, run, backend if backend is not None else graph_backend(session))
-            except Exception as exc:
+                label = f"{name}: " if len(configs) > 1 else ""
+                runs[k] = TrainingRun(session, run, backend if backend is not None else graph_backend(session), label)
+            except BaseException as exc:
                 run.abandon()
+                if not isinstance(exc, Exception):
+                    raise
                 outcomes[k] = exc
                 continue
             if len(configs) > 1:
@@ -340,17 +382,18 @@ def train_group(configs: list[RunConfig], trust_pickle: bool = False, exact_name
 
 
 def _train_runs(runs: dict[int, TrainingRun], outcomes: list) -> None:
-    active = dict(runs)
+    """Train `runs` to the end, epoch by epoch; each leaves `runs` once finished or failed (then
+    nothing may abandon it again: another process may have claimed its name by then)."""
     epoch = 0
-    while active:
+    while runs:
         epoch += 1
         started = time.time()
-        by_trainer = {training.trainer: k for k, training in active.items()}
+        by_trainer = {training.trainer: k for k, training in runs.items()}
         captured = {t: t.capture_seconds for t in by_trainer}
         failures: dict = {}
         losses = train_epoch(list(by_trainer), epoch, failures=failures)
         for trainer, k in by_trainer.items():
-            training = active[k]
+            training = runs[k]
             try:
                 if trainer in failures:
                     raise failures[trainer]
@@ -362,4 +405,5 @@ def _train_runs(runs: dict[int, TrainingRun], outcomes: list) -> None:
                 training.run.abandon()
                 outcomes[k], done = exc, True
             if done:
-                del active[k]
+                del runs[k]
+                training.release()

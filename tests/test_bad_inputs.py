@@ -357,6 +357,26 @@ def bench_with_zero_batch_size(tmp, w):
     return ["bench", "--batch-size", 0, "--data", w.data, "--out", tmp / "b.json"]
 
 
+@case("--device cuda: CUDA is not available on this machine", nothing_in="out")
+def bench_on_a_missing_gpu(tmp, w):  # one line, and no bench.json of failed rows
+    return ["bench", "--device", "cuda", "--data", w.data, "--out", tmp / "out" / "b.json"]
+
+
+@case("--precision bf16: needs a CUDA device", nothing_in="out")
+def bench_in_bf16_on_a_cpu(tmp, w):
+    return ["bench", "--precision", "bf16", "--device", "cpu", "--data", w.data, "--out", tmp / "out" / "b.json"]
+
+
+@case("--data", nothing_in="out")
+def bench_on_missing_data(tmp, w):
+    return ["bench", "--device", "cpu", "--data", tmp / "nowhere", "--out", tmp / "out" / "b.json"]
+
+
+@case("--stack 2: applies to --seeds or --folds", nothing_in="runs")
+def stack_for_a_single_run(tmp, w):
+    return train_args(w.data, "--zsl", "fear", "--stack", 2, "--runs-dir", tmp / "runs")
+
+
 @case("target=fear: the supervised protocol has no target emotion")
 def supervised_config_with_a_target(tmp, w):
     (tmp / "c.json").write_text(json.dumps({"protocol": "supervised", "target": "fear"}))

@@ -63,7 +63,7 @@ def test_bench_builds_auxiliary_targets_and_reports_a_failing_backbone_without_l
     assert rows["lfmim"]["epoch_seconds"] > 0 and rows["eea"]["epoch_seconds"] > 0
     assert rows["ef_lstm"]["error"].startswith("EmozslError: ef_lstm: early fusion needs aligned data")
     table = format_bench(result)
-    assert "ef_lstm         failed: EmozslError" in table and table.count("\n") == 4
+    assert "ef_lstm         failed: EmozslError" in table and table.count("\n") == 5  # and a legend
 
 
 def test_bench_profile_reports_syncs_operations_and_graph_breaks_per_backbone(synth_mosei_dir, tmp_path):

@@ -32,11 +32,12 @@ def batch(steps: dict[str, int], n: int = 4, seed: int = 0) -> dict:
     return {m: torch.randn(n, steps[m], d, generator=generator) for m, d in DIMS.items()}
 
 
-def ready(x: dict) -> dict:
-    """The model's batch: feature padding found and moved as at load; raw chunks and frames (given
-    as (B, S, ...) grids with their lengths) as real items and their layout (batches.Collate)."""
+def ready(x: dict, joint: bool = False) -> dict:
+    """The model's batch: feature padding found and moved as at load (`joint`: early fusion); raw
+    chunks and frames (given as (B, S, ...) grids with their lengths) as real items and their
+    layout (batches.Collate)."""
     if LENGTHS not in x:
-        return left_align(x)
+        return left_align(x, joint)
     out = {"text": x["text"], LENGTHS: dict(x[LENGTHS]), SLOTS: {}, ITEM_ROWS: {}}
     for m in ("audio", "visual"):
         sequences = [x[m][k, :n].numpy() for k, n in enumerate(x[LENGTHS][m].tolist())]

@@ -94,9 +94,9 @@ def test_the_detector_catches_every_kind_of_sync():
 
 
 def test_padding_is_found_once_at_load_and_shapes_are_static():
-    """Front and end padding move behind the real steps at load, aligned modalities keep their steps
-    together, the split keeps one length (its longest real sequence), and every batch carries the
-    rows' lengths."""
+    """Front and end padding move behind the real steps at load, each modality's own (for early
+    fusion, aligned modalities keep their steps together), the split keeps one length (its longest
+    real sequence), and every batch carries the rows' lengths."""
     text = np.zeros((3, 6, 2), np.float32)
     text[0, 2:] = 1  # front-padded (MOSEI), 4 real steps
     text[1, :3] = 2  # end-padded, 3 real steps
@@ -105,15 +105,18 @@ def test_padding_is_found_once_at_load_and_shapes_are_static():
     audio[0, 1:] = 5  # audio real one step earlier than text in row 0: the aligned rule keeps steps together
     audio[1, :3] = 6
     split = SplitData({"text": text, "audio": audio}, np.zeros((3, 1), np.float32), np.array(["a", "b", "c"]))
-    inputs = ResidentInputs(split, torch.device("cpu"))
+    own = ResidentInputs(split, torch.device("cpu"))  # late fusion: each modality by its own steps
+    assert own.lengths["text"].tolist() == [4, 3, 1] and own.lengths["audio"].tolist() == [5, 3, 1]
+    assert own.values["text"].shape == (3, 4, 2) and own.values["audio"].shape == (3, 5, 1)
+    inputs = ResidentInputs(split, torch.device("cpu"), joint=True)  # early fusion: steps stay together
     assert inputs.values["text"].shape == (3, 5, 2)  # the longest real sequence (row 0: 5 steps)
     payload, rows = next(iter(inputs.batches(2, torch.tensor([2, 0, 1]))))
     batch = inputs.features(payload, rows)
     assert batch[LENGTHS]["text"].tolist() == [1, 5] == batch[LENGTHS]["audio"].tolist()
     assert batch["text"][1, :, 0].tolist() == [0, 1, 1, 1, 1] and batch["audio"][1, :, 0].tolist() == [5] * 5
     assert batch["text"][0, :, 0].tolist() == [3, 0, 0, 0, 0]
-    # unaligned modalities are aligned each by its own steps
-    alone = left_align({"text": torch.from_numpy(text), "audio": torch.from_numpy(audio[:, 1:])})
+    # unaligned modalities are aligned each by its own steps, joint or not
+    alone = left_align({"text": torch.from_numpy(text), "audio": torch.from_numpy(audio[:, 1:])}, joint=True)
     assert alone[LENGTHS]["text"].tolist() == [4, 3, 1] and alone[LENGTHS]["audio"].tolist() == [5, 2, 1]
 
 
@@ -218,3 +221,16 @@ def test_a_captured_optimizer_keeps_its_learning_rate_on_the_device_and_the_sche
     assert float(rates[0]) == pytest.approx(1e-5)  # ... lowered twice by the factor 0.1
     eager = trainer_for("lf_lstm", synth_mosei_dir, raw_dir, None, model_options={"hidden": 8, "layers": 1})
     assert isinstance(eager.optimizer.param_groups[0]["lr"], float) and eager.optimizer.param_groups[0]["fused"]
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_backbone_trains_under_bf16_autocast(name):
+    """What `--precision bf16` runs on CUDA, checked under the CPU's bf16 autocast: finite logits
+    and a backward pass (statistics kept in fp32, e.g. LMR-CBT's masked BatchNorm)."""
+    from test_models import batch, model_for, ready, shapes
+
+    model = model_for(name)
+    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+        outputs = model.outputs(ready(batch(shapes(name))), torch.randn(4, 8))
+    assert all(torch.isfinite(o.float()).all() for o in outputs.values())
+    sum(o.float().sum() for o in outputs.values()).backward()

@@ -120,3 +120,16 @@ def test_cpu_training_keeps_freed_host_memory_unless_told_not_to():
     off = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          env={**os.environ, "EMOZSL_KEEP_HOST_MEMORY": "0"})
     assert off.stdout == "False"
+
+
+def test_a_group_of_seeds_resumes_whatever_the_step_capture(synth_mosei_dir, tmp_path):
+    """cuda_graphs is how steps run, not what is trained: turning it off resumes the same group
+    (as group.json files made before the field existed do)."""
+    args = ["-q", "train", "--model", "lf_lstm", "--option", "hidden=8", "--option", "layers=1", "--data",
+            str(synth_mosei_dir), "--zsl", "anger", "--epochs", "1", "--seeds", "2", "--runs-dir", str(tmp_path)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    stamp = (tmp_path / "lf_lstm_zsl_anger_2seeds" / "seed0" / "results.json").stat().st_mtime_ns
+    result = CliRunner().invoke(main, [*args, "--no-cuda-graphs"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lf_lstm_zsl_anger_2seeds"]
+    assert (tmp_path / "lf_lstm_zsl_anger_2seeds" / "seed0" / "results.json").stat().st_mtime_ns == stamp

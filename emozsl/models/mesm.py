@@ -86,9 +86,6 @@ class CrossModalSparseAttention(nn.Module):
         return out, keep.view(n, h, w), attention.view(n, h, w)
 
 
-IMPLEMENTATIONS = ("masked", "gather")
-
-
 class SparseCNN(ChunkCNN):
     def __init__(self, cin: int, height: int, width_px: int, width: int, d: int, query_dim: int,
                  top_p: float, attention_dim: int):

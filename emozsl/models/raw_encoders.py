@@ -13,8 +13,9 @@ Inputs of a batch (emozsl.batches): "text" token ids (B, L) padded at the end; "
 32) and "visual" (N, 3, 48, 48), the batch's real chunks and frames (padded with zero items to a
 static count), laid out per utterance by batch["slots"][m] (B, T) and attributed by
 batch["item_rows"][m] (N,); batch["lengths"][m] (B,): the real tokens, chunks and frames, the
-decoded counts (a black frame or a silent chunk is still real). The CNN runs once per item, never
-on a padded step, and padded steps are masked in attention.
+decoded counts (a black frame or a silent chunk is still real). The CNN runs once per item (the
+real ones and the few zero items that round their count up to a static one), never on an
+utterance's padded steps, which are masked in attention.
 """
 
 from __future__ import annotations

@@ -65,16 +65,17 @@ def real_steps(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(2).abs().amax(-1) > 0
 
 
-def left_align(features: dict[str, torch.Tensor]) -> dict:
+def left_align(features: dict[str, torch.Tensor], joint: bool = False) -> dict:
     """Features (B, T_m, D_m) padded anywhere -> the batch form backbones take: each modality's real
     steps first, in their order, zeros after, and `LENGTHS`: modality -> (B,) int64, at least 1 (a
     sequence with no real step keeps one zero step, so attention and recurrence stay defined).
 
-    Aligned features (one T for every modality) are aligned jointly: a step is padding when it is
-    zero in every modality, so step t is the same moment in every modality (what early fusion
-    needs). Unaligned features are aligned each by its own steps. Shapes are kept (static)."""
+    Each modality is aligned by its own steps; with `joint` (early fusion, which needs step t to be
+    the same moment in every modality), aligned features (one T for every modality) are aligned
+    together: a step is padding when it is zero in every modality. Shapes are kept (static)."""
     lengths_of = {m: a.shape[1] for m, a in features.items()}
-    groups = [list(features)] if len(set(lengths_of.values())) == 1 else [[m] for m in features]
+    together = joint and len(set(lengths_of.values())) == 1
+    groups = [list(features)] if together else [[m] for m in features]
     out, lengths = {}, {}
     for group in groups:
         real = torch.stack([real_steps(features[m]) for m in group]).any(0)
@@ -165,16 +166,17 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     def forward(self, x: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return super().forward(x)
-        keep = (~padding).unsqueeze(1).to(x.dtype)  # (B, 1, T)
+        # Statistics in fp32 whatever the autocast dtype (as nn.BatchNorm keeps them).
+        values, keep = x.float(), (~padding).unsqueeze(1).float()  # keep: (B, 1, T)
         count = keep.sum().clamp(min=2)
-        mean = (x * keep).sum((0, 2)) / count
-        var = ((x - mean[None, :, None]) ** 2 * keep).sum((0, 2)) / count
+        mean = (values * keep).sum((0, 2)) / count
+        var = ((values - mean[None, :, None]) ** 2 * keep).sum((0, 2)) / count
         with torch.no_grad():
             self.running_mean.lerp_(mean.detach(), self.momentum)
             self.running_var.lerp_(var.detach() * count / (count - 1), self.momentum)
             self.num_batches_tracked.add_(1)
-        normed = (x - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
-        return normed * self.weight[None, :, None] + self.bias[None, :, None]
+        normed = (values - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
+        return (normed * self.weight[None, :, None] + self.bias[None, :, None]).to(x.dtype)
 
 
 def sinusoidal_positions(steps: int, dim: int, device: torch.device) -> torch.Tensor:
