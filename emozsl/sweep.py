@@ -162,10 +162,14 @@ def _check_finished_trial(run: RunDir, expected: RunConfig) -> None:
                           f"{wanted[key]!r}); give the sweep another name, or move that trial away")
 
 
-def run_group(trials: list[Trial], device: str | None = None, trust_pickle: bool = False) -> list[str]:
+def run_group(trials: list[Trial], device: str | None = None, trust_pickle: bool = False,
+              threads: int | None = None) -> list[str]:
     """Train `trials` together (one process; a group of one is a plain run), each unless it is
     finished ('skipped') or another process is training it ('busy'); 'done' for the others. The
-    first error of a trial is raised once the others are finished."""
+    first error of a trial is raised once the others are finished. `threads`: the CPU threads
+    this process's operators may use (default: torch's, one per core)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     configs = [dataclasses.replace(t.run_config, device=device) if device else t.run_config for t in trials]
     outcomes = ["skipped" if RunDir(Path(c.runs_dir) / t.id).is_finished() else None for t, c in zip(trials, configs)]
     pending = [k for k, outcome in enumerate(outcomes) if outcome is None]
@@ -193,6 +197,13 @@ def plan_groups(trials: list[Trial], stack: int, workers: int) -> list[list[Tria
         size = max(1, min(stack, -(-len(members) // workers)))
         groups += [members[i:i + size] for i in range(0, len(members), size)]
     return groups
+
+
+def worker_threads(workers: int) -> int:
+    """CPU threads per process worker: the cores this process may use, shared out. Every worker
+    taking every core makes their operators wait on each other's threads (many times slower)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // workers)
 
 
 def _devices(workers: int) -> list[str | None]:
@@ -234,7 +245,9 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
         placement = _devices(workers)
         # spawn: a fresh interpreter per worker, safe with CUDA
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_group, g, placement[i % workers], trust_pickle) for i, g in enumerate(groups)]
+            threads = worker_threads(workers)
+            futures = [pool.submit(run_group, g, placement[i % workers], trust_pickle, threads)
+                       for i, g in enumerate(groups)]
             outcomes = [o for f in futures for o in f.result()]
     else:
         outcomes = _run_with_ray(sweep, groups, trust_pickle)

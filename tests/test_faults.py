@@ -27,16 +27,18 @@ TINY = {"audio_hidden": 8, "visual_hidden": 8, "layers": 1}
 TINY_OPTIONS = ["--option", "audio_hidden=8", "--option", "visual_hidden=8", "--option", "layers=1"]
 
 
-def emozsl(*args, file_size_limit: int | None = None, wait: bool = True):
+def emozsl(*args, file_size_limit: int | None = None, wait: bool = True, threads: int | None = None):
     """The real command in a child process (optionally unable to write files beyond a size, as on a
-    full disk: writes past the limit fail with EFBIG, which Python reports as an OSError)."""
+    full disk: writes past the limit fail with EFBIG, which Python reports as an OSError; optionally
+    with `threads` CPU threads, so that processes running at once do not each take every core)."""
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
     command = [sys.executable, "-m", "emozsl.cli", "-q", *map(str, args)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
     if not wait:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return subprocess.run(command, capture_output=True, text=True, timeout=300,
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
                           preexec_fn=limit if file_size_limit else None)
 
 
@@ -197,7 +199,8 @@ runs_dir = "{folder}"
 [grid]
 target = ["anger", "disgust", "fear", "happy"]
 ''')
-    processes = [emozsl("sweep", path, "--stack", stack, wait=False) for _ in range(2)]
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)  # two processes each on every core wait on each other
+    processes = [emozsl("sweep", path, "--stack", stack, wait=False, threads=threads) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     trained = sum(int(out.split(" trained")[0].rsplit(", ", 1)[-1]) for out, _ in outputs)

@@ -117,6 +117,20 @@ def test_process_executor_runs_trials_in_workers(tmp_path, synth_mosei_dir):
     assert counts["done"] == 2 and all((folder / f"zsl__anger__seed{s}" / "results.json").exists() for s in (0, 1))
 
 
+def test_process_workers_share_the_cores_instead_of_each_taking_all():
+    import torch
+
+    from emozsl.sweep import run_group, worker_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert worker_threads(1) == cores and worker_threads(2) == max(1, cores // 2) and worker_threads(10 * cores) == 1
+    before = torch.get_num_threads()
+    try:
+        assert run_group([], threads=1) == [] and torch.get_num_threads() == 1  # what a worker is given
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_ray_executor_without_ray_says_how_to_install(tmp_path, synth_mosei_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger"]\nseed = [0]')
