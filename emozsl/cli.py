@@ -5,23 +5,28 @@ Importing it does not import torch (nor does any command that needs no model): `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
+import types
+import typing
 
 import click
 from click.core import ParameterSource
 
 from emozsl.calibration import CALIBRATIONS
+from emozsl.config import RunConfig
 from emozsl.errors import EmozslError, FieldError, show
-from emozsl.models import EMOTION_MAPS, HEADS, REGISTRY, SIMILARITIES
+from emozsl.models import REGISTRY
 
 log = logging.getLogger("emozsl")
 
+CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+CONFIG_HINTS = typing.get_type_hints(RunConfig)
 # Library fields whose command-line parameter has another name; `target` is set by --zsl or --fsl.
-PARAMETER_OF_FIELD = {"data": ("data_path",), "split": ("split_file",), "model_options": ("options",),
-                      "emotion_words": ("words",), "embeddings": ("embeddings_file",), "target": ("zsl", "fsl"),
-                      "format": ("fmt",)}
+PARAMETER_OF_FIELD = {"data": ("data", "data_path"), "seed": ("seed", "split_seed"),
+                      "model_options": ("model_options", "options"), "target": ("zsl", "fsl"), "format": ("fmt",)}
 
 
 def flag_message(ctx: click.Context, exc: FieldError) -> str:
@@ -33,7 +38,8 @@ def flag_message(ctx: click.Context, exc: FieldError) -> str:
             if (param.name in PARAMETER_OF_FIELD.get(root, (root,))
                     and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE and param.opts):
                 flag = max(param.opts, key=len) if param.param_type_name == "option" else param.name.upper()
-                return exc.describe(f"{flag} {key + '=' if key else ''}{show(exc.value)}")
+                typed = exc.value if key else ctx.params.get(param.name, exc.value)  # as written (a path not made absolute)
+                return exc.describe(f"{flag} {key + '=' if key else ''}{show(typed)}")
     return str(exc)
 
 
@@ -64,6 +70,8 @@ class EmozslCommand(OneLineUsage, click.Command):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # raised by a command's own checks of its flags
+            raise UsageLine(ctx, exc) from None
         except FieldError as exc:
             raise click.ClickException(flag_message(ctx, exc)) from None
         except EmozslError as exc:
@@ -91,6 +99,55 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.BadParameter(f"'{value}' is not KEY=VALUE", param_hint=option)
         out[key.strip()] = item.strip()
     return out
+
+
+# Settings that `emozsl train` takes from the command line: every run setting with a flag, in the
+# order RunConfig declares them (protocol and target come from --zsl / --fsl).
+TRAIN_SETTINGS = [f.name for f in dataclasses.fields(RunConfig) if f.metadata["flag"]]
+
+
+def config_option(name: str, *flags: str, declared_default: bool = False, **overrides):
+    """The click option of run setting `name`, made from its declaration in RunConfig (flag, help,
+    type, choices, default shown). Its value is None when not given (the config's value stands),
+    or with `declared_default` the declared default. `flags` and `overrides` adapt it to a command
+    (`split --seed` is split_seed)."""
+    declared = CONFIG_FIELDS[name]
+    meta, hint = declared.metadata, CONFIG_HINTS[name]
+    default = declared.default if declared.default is not dataclasses.MISSING else None
+    options = {"help": meta["help"], "default": default if declared_default else None}
+    if default is not None and not isinstance(default, bool):
+        options["help"] += f"  [default: {default}]"
+    kinds = set(typing.get_args(hint)) - {type(None)} if isinstance(hint, types.UnionType) else {hint}
+    if meta["choices"]:
+        options["type"] = click.Choice(meta["choices"])
+    elif bool in kinds:
+        options["is_flag"] = True
+    elif dict in kinds:
+        options["multiple"] = True  # KEY=VALUE pairs, several times
+    elif kinds in ({int}, {float}):
+        options["type"] = kinds.pop()
+    options.update(overrides)
+    return click.option(*(flags or (meta["flag"],)), name, **options)
+
+
+def setting_values(values: dict) -> dict:
+    """Command-line values of run settings as RunConfig takes them: KEY=VALUE pairs to a table, a
+    comma-separated list to a list; unset ones stay None."""
+    out = {}
+    for name, value in values.items():
+        hint = CONFIG_HINTS[name]
+        if hint is dict:
+            value = _pairs(value, CONFIG_FIELDS[name].metadata["flag"])
+        elif hint is list and value is not None:
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        out[name] = value
+    return out
+
+
+def train_options(command):
+    for name in reversed(TRAIN_SETTINGS):
+        command = config_option(name)(command)
+    return command
 
 
 @click.group(cls=EmozslGroup)
@@ -215,7 +272,7 @@ def embeddings_show(path, label_words, label_encoder):
     from emozsl.embeddings import default_embeddings_path, describe, load_embeddings
 
     if label_encoder and not label_words:
-        raise UsageLine("--label-encoder needs --label-words (the texts to encode)")
+        raise click.UsageError("--label-encoder needs --label-words (the texts to encode)")
     if not label_words:
         click.echo(describe(path))
         return
@@ -246,19 +303,19 @@ def embeddings_neighbors(word, path, label_words, k):
 @click.option("--dataset", type=click.Choice(["mosei", "iemocap", "cherma"]), help="Checked against the data.")
 @click.option("--data", "data_path", help="MOSEI folder, MulT IEMOCAP pickle or converted .h5 "
               "(default: $EMOZSL_DATA or data/synth-mosei).")
-@click.option("--extra", help="IEMOCAP 9-class folder that supplies the extra emotion.")
+@config_option("extra")
 @click.option("--zsl", help="Zero-shot on this emotion (index or name).")
 @click.option("--fsl", help="Few-shot on this emotion (index or name).")
-@click.option("--shots", type=int, help="Few-shot: keep exactly N positives (default ceil(1%)+1).")
-@click.option("--fraction", type=float, default=0.01, show_default=True, help="Few-shot: keep ceil(F*P)+1.")
-@click.option("--seed", default=0, show_default=True)
+@config_option("shots")
+@config_option("fraction", declared_default=True)
+@config_option("split_seed", "--seed", declared_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Manifest file (default: splits/<name>.json).")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
-def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust_pickle):
+def split(dataset, data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle):
     """Write a zero-shot, few-shot or supervised split manifest."""
     from emozsl.splits import write_split
 
-    path, manifest = write_split(data_path, extra, zsl, fsl, shots, fraction, seed, out, trust_pickle, dataset)
+    path, manifest = write_split(data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle, dataset)
     counts = manifest["positives"]
     click.echo(f"wrote {path}: {manifest['protocol']}"
                + (f" on '{manifest['target']}'" if manifest["target"] else "")
@@ -267,60 +324,25 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, seed, out, trust
 
 # ---------------------------------------------------------------- train / eval
 @main.command("train")
-@click.option("--model", type=click.Choice(list(REGISTRY)), default="eea", show_default=True)
-@click.option("--head", type=click.Choice(HEADS), help="embedding (default; scores unseen emotions) or linear "
-              "(a plain classifier for supervised comparison).")
-@click.option("--similarity", type=click.Choice(SIMILARITIES), help="Embedding head: dot (default), cosine "
-              "with a learned temperature, neg-sq-distance.")
-@click.option("--emotion-map", type=click.Choice(EMOTION_MAPS), help="Embedding head: linear (default) or mlp.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="JSON run config (e.g. a run's config.json); options given here override it.")
+@click.option("--zsl", help="Zero-shot on this emotion (index or name).")
+@click.option("--fsl", help="Few-shot on this emotion (index or name).")
 @click.option("--seeds", type=int, default=1, show_default=True, help="Repeat with N seeds; reports mean +- std.")
 @click.option("--folds", type=int, help="k-fold cross-validation over all rows (with --seeds: folds x seeds runs).")
 @click.option("--stack", type=int, help="With --seeds/--folds: runs trained together in one process (default: "
               "32 on CUDA, 1 on CPU).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="JSON run config (e.g. a run's config.json); options given here override it.")
-@click.option("--data", "data_path", help="Data (default: $EMOZSL_DATA or data/synth-mosei).")
-@click.option("--extra", help="IEMOCAP 9-class folder that supplies the extra emotion.")
-@click.option("--zsl", help="Zero-shot on this emotion (index or name).")
-@click.option("--fsl", help="Few-shot on this emotion (index or name).")
-@click.option("--split", "split_file", type=click.Path(dir_okay=False), help="A split manifest.")
-@click.option("--shots", type=int)
-@click.option("--fraction", type=float)
-@click.option("--epochs", type=int)
-@click.option("--batch-size", type=int)
-@click.option("--lr", type=float)
-@click.option("--early-stop", type=int)
-@click.option("--seed", type=int)
-@click.option("--device", help="auto (CUDA when present), cpu, cuda, cuda:N.")
-@click.option("--runs-dir", help="Parent folder of run folders (default: runs).")
-@click.option("--name", help="Run folder name (default from model, protocol, target, seed).")
-@click.option("--embeddings", "embeddings_file", type=click.Path(dir_okay=False))
-@click.option("--modalities", help="Comma-separated subset of text,audio,visual (e.g. text,audio).")
-@click.option("--option", "options", multiple=True, help="Model option KEY=VALUE (see `emozsl models`).")
-@click.option("--word", "words", multiple=True, help="Word form for an emotion, EMOTION=WORD (excited=exciting).")
-@click.option("--label-words", help="Emotions as several words: a shipped set (mosei, iemocap, cherma) or a "
-              "label-word file (see `emozsl embeddings show --label-words`).")
-@click.option("--label-encoder", type=click.Path(file_okay=False), help="Emotion vectors from their descriptions, "
-              "encoded by this local sentence-encoder folder (needs emozsl[text]).")
-@click.option("--calibration", type=click.Choice(CALIBRATIONS), help="Unseen emotions' calibrated thresholded "
-              "metrics (default standardize).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast on CUDA.")
-@click.option("--compile", "compile", is_flag=True, default=None, help="torch.compile the backbone.")
-@click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="On CUDA: capture each step as a CUDA graph "
-              "(default on).")
+@train_options
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
               "taken from a config file.")
-def train_command(config_file, data_path, split_file, zsl, fsl, modalities, options, words, embeddings_file,
-                  seeds, folds, stack, trust_pickle, **overrides):
+def train_command(config_file, zsl, fsl, seeds, folds, stack, trust_pickle, **settings):
     """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results) and prints its
     test table (with --seeds/--folds: one folder per run and a mean +- std table; the same command
-    again resumes them)."""
+    again resumes them). Every run setting has a flag below; a config file gives the rest."""
     from emozsl.reports import train_and_report
 
-    modality_list = [m.strip() for m in modalities.split(",") if m.strip()] if modalities else None
-    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, stack, data=data_path, split=split_file, zsl=zsl,
-                                fsl=fsl, modalities=modality_list, model_options=_pairs(options, "--option"),
-                                emotion_words=_pairs(words, "--word"), embeddings=embeddings_file, **overrides))
+    click.echo(train_and_report(config_file, seeds, folds, trust_pickle, stack, zsl=zsl, fsl=fsl,
+                                **setting_values(settings)))
 
 
 @main.command("eval")
@@ -378,34 +400,44 @@ def report_command(runs_dir, out):
 @click.option("--model", "models", multiple=True, type=click.Choice(list(REGISTRY)),
               help="Backbone to time (repeatable; default eea).")
 @click.option("--all", "all_models", is_flag=True, help="Every registered backbone.")
-@click.option("--device", default="auto", show_default=True)
+@config_option("device", declared_default=True)
 @click.option("--data", "data_path", help="Data to time on (default: generated MOSEI data of --size, cached).")
 @click.option("--size", type=click.Choice(["small", "full"]), default="full", show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
-@click.option("--compile", "compile_model", is_flag=True, help="torch.compile the backbones.")
-@click.option("--cuda-graphs/--no-cuda-graphs", default=True, show_default=True,
-              help="On CUDA: capture each step as a CUDA graph (off: eager steps, to compare).")
+@config_option("batch_size", declared_default=True)
+@config_option("precision", declared_default=True)
+@config_option("compile", declared_default=True)
+@config_option("cuda_graphs", declared_default=True)
 @click.option("--profile", is_flag=True, help="Also per step: host syncs (with their lines), operations, graph "
               "breaks; on CUDA kernel launches, kernel vs step time.")
 @click.option("--out", type=click.Path(dir_okay=False), default="bench.json", show_default=True)
-def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile_model, cuda_graphs,
+def bench_command(models, all_models, device, data_path, size, batch_size, precision, compile, cuda_graphs,
                   profile, out):
     """Train/eval samples per second and full-epoch time per backbone; table and JSON."""
     from emozsl.bench import bench, format_bench
 
     chosen = list(REGISTRY) if all_models else list(models) or ["eea"]
-    click.echo(format_bench(bench(chosen, device, data_path, size, batch_size, precision, compile_model,
+    click.echo(format_bench(bench(chosen, device, data_path, size, batch_size, precision, compile,
                                   cuda_graphs, profile, out)))
     click.echo(f"\nwrote {out}")
 
 
 @main.command("models")
+@click.option("--model", "models", multiple=True, type=click.Choice(list(REGISTRY)),
+              help="Only this backbone (repeatable; default every one).")
+@click.option("--option", "options", multiple=True, help="Model option KEY=VALUE (repeatable): count each --model's "
+              "parameters at it, or with --flops measure at it (e.g. width=64, the paper's).")
 @click.option("--flops", is_flag=True, help="Instead: GFLOPs of MESM's feature extraction against top_p (and FE2E's).")
 @click.option("--seconds", type=float, default=5.0, show_default=True, help="--flops: the utterance's length.")
-@click.option("--option", "options", multiple=True, help="--flops: model option KEY=VALUE (e.g. width=64, the paper's).")
-def models_command(flops, seconds, options):
-    """The registered backbones with their parameter counts at default sizes."""
+def models_command(models, options, flops, seconds):
+    """The registered backbones with their parameter counts at the paper's MOSEI sizes, and each
+    one's options with default and kind."""
+    ctx = click.get_current_context()
+    if flops and models:
+        raise UsageLine(ctx, click.UsageError("--flops measures mesm against fe2e: --model does not apply"))
+    if not flops and ctx.get_parameter_source("seconds") == ParameterSource.COMMANDLINE:
+        raise UsageLine(ctx, click.UsageError("--seconds needs --flops"))
+    if not flops and options and not models:
+        raise UsageLine(ctx, click.UsageError("--option needs --model NAME (the backbones to count at it) or --flops"))
     if flops:
         from emozsl.models.flops import flops_table
 
@@ -413,7 +445,7 @@ def models_command(flops, seconds, options):
         return
     from emozsl.models.summary import models_table
 
-    click.echo(models_table())
+    click.echo(models_table(list(models), _pairs(options, "--option")))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import types
 import typing
@@ -24,90 +25,122 @@ from emozsl.numeric import FLOAT32_MAX
 from emozsl.splits import PROTOCOLS, load_manifest, protocol_from_options
 
 PRECISIONS = ("fp32", "bf16")
+INPUT_PATHS = ("data", "extra", "split", "embeddings", "label_words", "label_encoder")  # stored absolute
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 TRUST_FIELD = "trust_pickle"  # a field of configs written by emozsl 0.1.0
 TRUST_REFUSAL = ("pickle trust comes only from the command line, never from a file; remove the field "
                  "and pass --trust-pickle if you trust the data")
 
 
+# What a number setting must be (checked when a config is made, unless it is None): reason, test.
+AT_LEAST_0 = ("must be at least 0", lambda v: v >= 0)
+AT_LEAST_1 = ("must be at least 1", lambda v: v >= 1)
+ABOVE_0 = ("must be a finite number above 0", lambda v: v > 0)
+NOT_NEGATIVE = ("must be a finite number, 0 or more", lambda v: v >= 0)
+OPEN_UNIT = ("must be within (0, 1)", lambda v: 0 < v < 1)
+CLOSED_UNIT = ("must be within [0, 1]", lambda v: 0 <= v <= 1)
+
+
+def setting(default=dataclasses.MISSING, help: str = "", *, factory=dataclasses.MISSING, choices=None,
+            check: tuple | None = None, flag: str | None = None, system: bool = False):
+    """A run setting, declared once: its default, help, choices or `check` (what a number must be;
+    both checked when a config is made), command-line flag (`emozsl train`'s options are made from
+    these: `cli.config_option`; None: no flag of its own) and whether it makes a run a different
+    system (`SYSTEM_FIELDS`)."""
+    metadata = {"help": help, "choices": choices, "check": check, "flag": flag, "system": system}
+    return field(default=default, default_factory=factory, metadata=metadata)
+
+
 @dataclass
 class RunConfig:
-    model: str = "eea"
-    model_options: dict = field(default_factory=dict)
-    head: str = "embedding"  # or "linear": a plain classifier, supervised comparison only
-    similarity: str = "dot"  # embedding head: dot (the paper's), cosine, neg-sq-distance
-    emotion_map: str = "linear"  # embedding head: linear (the paper's) or mlp
-    data: str = field(default_factory=default_data_path)
-    extra: str | None = None  # IEMOCAP 9-class folder supplying the extra emotion
-    split: str | None = None  # a manifest; else made from protocol/target
-    protocol: str = "supervised"
-    target: str | int | None = None
-    shots: int | None = None
-    fraction: float = 0.01
-    split_seed: int = 0
-    folds: int | None = None  # k-fold cross-validation over all rows: this run is fold `fold` of `folds`
-    fold: int | None = None
+    model: str = setting("eea", "Backbone (see `emozsl models`).", choices=tuple(REGISTRY), flag="--model",
+                         system=True)
+    model_options: dict = setting(help="Model option KEY=VALUE (see `emozsl models`).", factory=dict,
+                                  flag="--option", system=True)
+    head: str = setting("embedding", "embedding (scores unseen emotions) or linear (a plain classifier, supervised "
+                        "comparison only).", choices=HEADS, flag="--head", system=True)
+    similarity: str = setting("dot", "Embedding head: dot (the paper's), cosine with a learned temperature, "
+                              "neg-sq-distance.", choices=SIMILARITIES, flag="--similarity", system=True)
+    emotion_map: str = setting("linear", "Embedding head: linear (the paper's) or mlp.", choices=EMOTION_MAPS,
+                               flag="--emotion-map", system=True)
+    data: str = setting(help="Data (default: $EMOZSL_DATA or data/synth-mosei).", factory=default_data_path,
+                        flag="--data")
+    extra: str | None = setting(None, "IEMOCAP 9-class folder that supplies the extra emotion.", flag="--extra")
+    split: str | None = setting(None, "A split manifest (else one is made from --zsl/--fsl).", flag="--split")
+    protocol: str = setting("supervised", "Set by --zsl / --fsl or the manifest.", choices=PROTOCOLS)
+    target: str | int | None = setting(None, "The held-out (zsl) or few-shot (fsl) emotion, by name or index.")
+    shots: int | None = setting(None, "Few-shot: keep exactly N positives (default ceil(F*P)+1).", check=AT_LEAST_1, flag="--shots",
+                                system=True)
+    fraction: float = setting(0.01, "Few-shot: keep ceil(F*P)+1 of the P positives.", check=CLOSED_UNIT, flag="--fraction",
+                              system=True)
+    split_seed: int = setting(0, "Seed of the few-shot sample and of cross-validation folds.", check=AT_LEAST_0, flag="--split-seed",
+                              system=True)
+    folds: int | None = setting(None, "k-fold cross-validation over all rows: this run is fold `fold` of `folds`.",
+                                system=True)
+    fold: int | None = setting(None, "This run's fold (with folds).")
     # Modalities used; text+audio answers FACET's leak (its visual columns hold a commercial
     # emotion classifier's output), see protocol.md.
-    modalities: list = field(default_factory=lambda: list(MODALITIES))
-    embeddings: str | None = None  # None: the shipped file
-    emotion_words: dict = field(default_factory=dict)  # emotion -> word form (excited -> exciting)
-    # Emotions as several words and a description (label_words.py): a shipped set (mosei, iemocap,
-    # cherma) or a label-word file; None: one word form each (the paper).
-    label_words: str | None = None
-    label_encoder: str | None = None  # a local sentence-encoder folder: emotion vectors from their texts
-    calibration: str = "standardize"  # unseen emotions' thresholded metrics (calibration.py)
-    epochs: int | None = None  # None: the backbone's default (100; 20 for the end-to-end raw-media ones)
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    clip: float = 1.0  # gradient-norm clip; 0 turns it off
-    early_stop: int = 8
-    scheduler_patience: int = 5
-    scheduler_factor: float = 0.1
-    threshold: float = 0.5
-    select_metric: str | None = None  # None: wacc for MOSEI, acc for IEMOCAP
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"  # or "bf16": autocast on CUDA
-    compile: bool = False  # torch.compile the backbone
-    cuda_graphs: bool = True  # on CUDA, capture each training and scoring step as a CUDA graph (capture.py)
-    loader_workers: int | None = None  # raw media: DataLoader workers reading the cache; None: 0 on CPU, 4 on CUDA
-    runs_dir: str = "runs"
-    name: str | None = None
+    modalities: list = setting(help="Comma-separated subset of text,audio,visual (e.g. text,audio).",
+                               factory=lambda: list(MODALITIES), flag="--modalities", system=True)
+    embeddings: str | None = setting(None, "Word-vector file (default: the shipped GloVe 6B 50d emotions).",
+                                     flag="--embeddings")
+    emotion_words: dict = setting(help="Word form for an emotion, EMOTION=WORD (excited=exciting).", factory=dict,
+                                  flag="--word", system=True)
+    label_words: str | None = setting(None, "Emotions as several words: a shipped set (mosei, iemocap, cherma) or a "
+                                      "label-word file (see `emozsl embeddings show --label-words`).",
+                                      flag="--label-words", system=True)
+    label_encoder: str | None = setting(None, "Emotion vectors from their descriptions, encoded by this local "
+                                        "sentence-encoder folder (needs emozsl[text]).", flag="--label-encoder",
+                                        system=True)
+    calibration: str = setting("standardize", "Unseen emotions' calibrated thresholded metrics (calibration.py).",
+                               choices=CALIBRATIONS, flag="--calibration", system=True)
+    epochs: int | None = setting(None, "Training epochs (default: the backbone's, 100; 20 for fe2e/mesm; early "
+                                 "stopping ends most sooner).", check=AT_LEAST_1, flag="--epochs", system=True)
+    batch_size: int = setting(64, "Rows per training step.", check=AT_LEAST_1, flag="--batch-size", system=True)
+    lr: float = setting(1e-3, "Adam's learning rate.", check=ABOVE_0, flag="--lr", system=True)
+    weight_decay: float = setting(0.0, "Adam's weight decay.", check=NOT_NEGATIVE, flag="--weight-decay", system=True)
+    clip: float = setting(1.0, "Gradient-norm clip; 0 turns it off.", check=NOT_NEGATIVE, flag="--clip", system=True)
+    early_stop: int = setting(8, "Stop after N epochs without a better validation score.", check=AT_LEAST_1, flag="--early-stop",
+                              system=True)
+    scheduler_patience: int = setting(5, "Epochs without improvement before the learning rate drops.",
+                                      check=AT_LEAST_0, flag="--scheduler-patience", system=True)
+    scheduler_factor: float = setting(0.1, "Factor of each learning-rate drop.", check=OPEN_UNIT, flag="--scheduler-factor",
+                                      system=True)
+    threshold: float = setting(0.5, "Probability above which an emotion is predicted present.", check=OPEN_UNIT, flag="--threshold",
+                               system=True)
+    select_metric: str | None = setting(None, "Validation metric that picks the best epoch (default: wacc for "
+                                        "MOSEI, acc for IEMOCAP).", choices=tuple(METRICS), flag="--select-metric",
+                                        system=True)
+    seed: int = setting(0, "Random seed of the model and the batches.", check=AT_LEAST_0, flag="--seed")
+    device: str = setting("auto", "auto (CUDA when present), cpu, cuda, cuda:N or mps.", flag="--device")
+    precision: str = setting("fp32", "bf16: autocast on CUDA.", choices=PRECISIONS, flag="--precision", system=True)
+    compile: bool = setting(False, "torch.compile the backbone.", flag="--compile")
+    cuda_graphs: bool = setting(True, "On CUDA: capture each training and scoring step as a CUDA graph.",
+                                flag="--cuda-graphs/--no-cuda-graphs")
+    loader_workers: int | None = setting(None, "Raw media: DataLoader workers reading the cache (default 0 on a "
+                                         "CPU, 4 on CUDA).", check=AT_LEAST_0, flag="--loader-workers")
+    runs_dir: str = setting("runs", "Parent folder of run folders.", flag="--runs-dir")
+    name: str | None = setting(None, "Run folder name (default from model, protocol, target, seed).", flag="--name")
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
-        check_choice("model", self.model, list(REGISTRY))
+        for f in dataclasses.fields(self):
+            value, (reason, test) = getattr(self, f.name), f.metadata["check"] or (None, None)
+            if value is not None and test and not (math.isfinite(value) and abs(value) <= FLOAT32_MAX and test(value)):
+                raise FieldError(f.name, value, reason)
+            if value is not None and f.metadata["choices"]:
+                check_choice(f.name, value, f.metadata["choices"])
         if self.epochs is None:
             self.epochs = REGISTRY[self.model].epochs
-        for name in ("epochs", "batch_size", "early_stop"):
-            _check_range(name, getattr(self, name), 1)
-        for name in ("seed", "split_seed", "scheduler_patience"):
-            _check_range(name, getattr(self, name), 0)
-        _check_number("lr", self.lr, "must be a finite number above 0", lambda v: v > 0)
-        _check_number("weight_decay", self.weight_decay, "must be a finite number, 0 or more", lambda v: v >= 0)
-        _check_number("clip", self.clip, "must be a finite number, 0 (off) or more", lambda v: v >= 0)
-        _check_number("scheduler_factor", self.scheduler_factor, "must be within (0, 1)", lambda v: 0 < v < 1)
-        _check_number("threshold", self.threshold, "must be within (0, 1)", lambda v: 0 < v < 1)
-        _check_number("fraction", self.fraction, "must be within [0, 1]", lambda v: 0 <= v <= 1)
-        if self.shots is not None:
-            _check_range("shots", self.shots, 1)
-        if self.loader_workers is not None:
-            _check_range("loader_workers", self.loader_workers, 0)
+        for name in INPUT_PATHS:  # a run's files say where its inputs are from anywhere (`eval RUN`)
+            value = getattr(self, name)
+            if value and not (name == "label_words" and _is_label_set(value)):
+                setattr(self, name, os.path.abspath(value))
         for name in ("label_words", "label_encoder"):
             if getattr(self, name) == "":
                 raise FieldError(name, "", "must not be empty")
-        check_choice("calibration", self.calibration, CALIBRATIONS)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_choice("protocol", self.protocol, PROTOCOLS)
-        check_choice("head", self.head, HEADS)
-        check_choice("similarity", self.similarity, SIMILARITIES)
-        check_choice("emotion_map", self.emotion_map, EMOTION_MAPS)
-        if self.select_metric is not None:
-            check_choice("select_metric", self.select_metric, METRICS)
         if not DEVICE_PATTERN.fullmatch(self.device):
             raise FieldError("device", self.device, "not a training device (auto, cpu, cuda, cuda:N or mps)")
         for name in ("data", "runs_dir"):
@@ -166,6 +199,32 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
+# The fields whose values make a run a different system (a report never averages two runs that
+# differ in one). The others say where a run trained (device, runs_dir, ...), which repeat it is
+# (seed, fold) or which table cell it fills (protocol, target); the paths data, extra, split and
+# embeddings are compared by what they hold (the manifest's dataset, the vectors' sha256).
+SYSTEM_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.metadata["system"])
+
+
+def _is_label_set(value: str) -> bool:
+    from emozsl.label_words import LABEL_SETS  # gensim: only when label words are given
+
+    return value in LABEL_SETS
+
+
+def anchor_paths(values: dict, file: str | Path) -> dict:
+    """The fields of a config or sweep `file` with its relative paths taken from the file's folder
+    (as its author wrote them), not from wherever the command runs."""
+    folder = Path(file).parent
+    out = dict(values)
+    for name in (*INPUT_PATHS, "runs_dir"):
+        value = out.get(name)
+        if isinstance(value, str) and value and not os.path.isabs(value) and \
+                not (name == "label_words" and _is_label_set(value)):
+            out[name] = str(folder / value)
+    return out
+
+
 def check_folder_name(field_name: str, value: str) -> str:
     """A name that becomes one folder inside another: no separators, no '..', not hidden."""
     if not value or value in (".", "..") or value.startswith(".") or any(c in value for c in "/\\\0:"):
@@ -189,14 +248,21 @@ def _check_type(name: str, value, hint) -> None:
     raise FieldError(name, value, f"must be {' or '.join(names[k] for k in allowed)}")
 
 
-def _check_range(name: str, value: int, low: int) -> None:
-    if value < low:
-        raise FieldError(name, value, f"must be at least {low}")
+def check_sources(config: RunConfig, where: str | None = None) -> None:
+    """What a config reads must be there before any training starts (a run, or every trial of a
+    sweep): its paths exist and its label words parse. Not part of making a config: a finished
+    run's config must stay readable after its files have moved."""
+    for name in ("data", "extra", "split", "embeddings", "label_encoder"):
+        value = getattr(config, name)
+        if value is not None and not Path(value).exists():
+            raise FieldError(name, value, "no such file or folder", where)
+    if config.label_words:
+        from emozsl.label_words import load_label_words  # gensim: only when label words are asked for
 
-
-def _check_number(name: str, value: float, reason: str, ok) -> None:
-    if not (math.isfinite(value) and abs(value) <= FLOAT32_MAX and ok(value)):
-        raise FieldError(name, value, reason)
+        try:
+            load_label_words(config.label_words)
+        except FieldError as exc:
+            raise exc.located(where) if where else exc from None
 
 
 def config_from_options(config_file: str | None = None, *, zsl: str | None = None, fsl: str | None = None,
@@ -206,6 +272,8 @@ def config_from_options(config_file: str | None = None, *, zsl: str | None = Non
     file_values = read_json(Path(config_file), "config file") if config_file else {}
     if not isinstance(file_values, dict):
         raise EmozslError(f"{config_file}: expected a JSON object of run fields")
+    if config_file:
+        file_values = anchor_paths(file_values, config_file)
     # Unset means None (an absent flag too) or an empty dict (no --option); 0 and False are values.
     given = {k: v for k, v in overrides.items() if v is not None and v != {}}
     values = {**file_values, **given}
@@ -219,7 +287,9 @@ def config_from_options(config_file: str | None = None, *, zsl: str | None = Non
         manifest = load_manifest(values["split"])
         values["protocol"], values["target"] = manifest["protocol"], manifest["target"]
     try:
-        return RunConfig.from_dict(values, config_file or "options")
+        config = RunConfig.from_dict(values, config_file or "options")
+        check_sources(config)
+        return config
     except FieldError as exc:
         root = exc.field.partition(".")[0]
         if root in given or not config_file:

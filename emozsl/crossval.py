@@ -13,17 +13,16 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from emozsl.config import RunConfig
 from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import dumps_json, read_json, write_error, write_json
-from emozsl.metrics import METRICS
+from emozsl.metrics import GROUPS, METRICS, mean_std
 from emozsl.runs import (
     RunDir,
     default_run_name,
     is_finished_folder,
 )
+from emozsl.session import named_target
 from emozsl.train import claim_outcome, stack_size, train_group
 
 SUMMARY_FILE = "summary.json"
@@ -31,26 +30,25 @@ GROUP_FILE = "group.json"
 log = logging.getLogger("emozsl")
 
 
-def mean_std(values: list[float]) -> dict[str, float]:
-    """Mean and sample standard deviation (ddof 1; 0 for a single value), NaNs ignored."""
-    array = np.asarray(values, dtype=float)
-    array = array[~np.isnan(array)]
-    if not len(array):
-        return {"mean": float("nan"), "std": float("nan"), "n": 0}
-    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if len(array) > 1 else 0.0,
-            "n": len(array)}
-
-
 def aggregate_results(results: list[dict]) -> dict:
-    """Test results (EvalResult.to_dict) of several runs -> mean/std per emotion and group."""
+    """Test results (EvalResult.to_dict) of several runs -> their mean +- std (metrics.mean_std): per
+    emotion (its status, its positives and each metric the runs hold) and per group, and the same of
+    the runs' calibrated results when they have them. Runs of different emotion lists are an error."""
     emotions = results[0]["emotions"]
     if any(r["emotions"] != emotions for r in results):
         raise EmozslError("runs scored different emotion lists: they cannot be averaged together")
-    per_emotion = {e: {m: mean_std([r["per_emotion"][k][m] for r in results]) for m in METRICS}
+    rows = [r["per_emotion"] for r in results]
+    metrics = [m for m in METRICS if any(m in row for run_rows in rows for row in run_rows)]
+    per_emotion = {e: {"status": rows[0][k]["status"],
+                       **{key: mean_std([run_rows[k].get(key) for run_rows in rows]) for key in ("positives", *metrics)}}
                    for k, e in enumerate(emotions)}
-    groups = {g: {m: mean_std([r["summary"][g][m] for r in results if g in r["summary"]]) for m in METRICS}
-              for g in results[0]["summary"]}
-    return {"emotions": emotions, "unseen": results[0]["unseen"], "per_emotion": per_emotion, "summary": groups}
+    groups = {g: {m: mean_std([r["summary"][g].get(m) for r in results if g in r["summary"]]) for m in metrics}
+              for g in GROUPS if any(g in r["summary"] for r in results)}
+    calibrated = [r["calibrated"] for r in results if r.get("calibrated")]
+    return {"emotions": emotions, "unseen": results[0]["unseen"], "low_resource": results[0]["low_resource"],
+            "per_emotion": per_emotion, "summary": groups,
+            **({"calibration": results[0]["calibration"]} if results[0].get("calibration") else {}),
+            **({"calibrated": aggregate_results(calibrated)} if calibrated else {})}
 
 
 def _group_folder(config: RunConfig, scheme: str) -> Path:
@@ -87,6 +85,7 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None, trust
     if folds is not None:
         dataclasses.replace(config, folds=folds, fold=0)  # RunConfig checks the folds, before any folder exists
     scheme = f"cv{folds}x{seeds}" if folds else f"{seeds}seeds"
+    config = named_target(config, trust_pickle=trust_pickle)  # the group is named by the emotion too
     parent = _group_folder(config, scheme)
     seed_list = list(range(config.seed, config.seed + seeds))
     names, pending = [], []

@@ -175,8 +175,8 @@ def lookup_source(source: str, fmt: str, tokens: list[str], trust_pickle: bool =
     return {t: kv[t].astype(np.float32) for t in tokens if t in kv.key_to_index}, kv.index_to_key
 
 
-def close_matches(word: str, vocabulary, n: int = 5) -> list[str]:
-    return difflib.get_close_matches(word, list(vocabulary), n=n, cutoff=0.75)
+def close_matches(word: str, vocabulary, n: int = 5, cutoff: float = 0.75) -> list[str]:
+    return difflib.get_close_matches(word, list(vocabulary), n=n, cutoff=cutoff)
 
 
 def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | None = None,

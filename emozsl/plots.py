@@ -1,4 +1,5 @@
-"""PNG plots for `emozsl report` (matplotlib, an optional extra: pip install 'emozsl[plot]')."""
+"""PNG plots for `emozsl report` (matplotlib, an optional extra: pip install 'emozsl[plot]'). torch
+and a run's model are imported only by the plot that loads one (embedding_space_plot)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from emozsl.evaluate import load_run_model
 from emozsl.fileio import replacing
 from emozsl.runs import RunDir
 
@@ -48,6 +47,10 @@ def _pca2(points: np.ndarray) -> np.ndarray:
 def embedding_space_plot(run: RunDir, path: Path) -> Path:
     """One panel per space, each a 2-D PCA: the emotions' word vectors, and their learned images in
     every space of the backbone (audio, visual, or the fused one); unseen emotions in red."""
+    import torch
+
+    from emozsl.evaluate import load_run_model
+
     model, vectors, metadata = load_run_model(run)
     emotions, unseen = metadata.emotions, metadata.unseen
     with torch.no_grad():

@@ -8,83 +8,109 @@ import math
 from pathlib import Path
 
 from emozsl.config import config_from_options
-from emozsl.crossval import repeated_runs
 from emozsl.errors import FieldError
-from emozsl.evaluate import evaluate_run
 from emozsl.fileio import dumps_json, write_text
-from emozsl.metrics import METRIC_TITLES, METRICS
+from emozsl.metrics import (
+    CALIBRATED_METRICS,
+    GROUPS,
+    METRICS,
+    EvalResult,
+    calibrated_title,
+    format_mean_std,
+)
 from emozsl.runs import RunDir
-from emozsl.scoring import EvalResult
-from emozsl.train import train
 
 TABLE_METRICS = ("wacc", "f1_weighted", "f1_positive", "auc")
-CALIBRATED_METRICS = ("wacc", "f1_positive")  # AUC is the same by construction
-SUMMARY_LABELS = {"seen": "seen average", "unseen": "unseen average", "harmonic": "harmonic mean"}
 
 
-def _cell(value: float | None) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+def _cell(value: float | None, decimals: int = 3) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.{decimals}f}"
 
 
-def table_rows(result: EvalResult) -> list[list[str]]:
-    """Header, one row per emotion, then the seen / unseen / harmonic-mean rows; with calibrated
-    columns for the unseen emotions when the result has them (seen emotions keep their scores)."""
+def table_rows(rows: list[dict], summary: dict, calibrated: tuple[list[dict], dict] | None = None,
+               cell=_cell) -> list[list[str]]:
+    """Header, one row per emotion, then one per group `summary` has (seen, unseen, low-resource
+    average, harmonic mean). `rows`: per emotion, a dict of "emotion", "status", "positives" and
+    its metrics; `summary`: group -> metric -> value; `calibrated`: the calibrated result's rows and
+    summary, shown in extra columns for the unseen emotions (seen ones keep their scores).
+    `cell(value, decimals)` writes a value: a number for one run, a mean_std over runs; a metric the
+    result lacks is "-"."""
+    extra = [calibrated_title(m) for m in CALIBRATED_METRICS] if calibrated else []
+    table = [["emotion", "status", "positives", *(METRICS[m].title for m in TABLE_METRICS), *extra]]
+    calibrated_rows, calibrated_summary = calibrated or ([{}] * len(rows), {})
+    for row, cal in zip(rows, calibrated_rows):
+        cells = [cell(cal.get(m)) if row["status"] == "unseen" else "" for m in CALIBRATED_METRICS] if calibrated else []
+        table.append([row["emotion"], row["status"], cell(row["positives"], 0), *(cell(row.get(m)) for m in TABLE_METRICS),
+                      *cells])
+    for group in (g for g in GROUPS if g in summary):
+        cells = [cell(calibrated_summary[group].get(m)) if group in ("unseen", "harmonic") else ""
+                 for m in CALIBRATED_METRICS] if calibrated else []
+        table.append([GROUPS[group], "", "", *(cell(summary[group].get(m)) for m in TABLE_METRICS), *cells])
+    return table
+
+
+def _result_table(result: EvalResult) -> list[list[str]]:
+    """table_rows of one result."""
     calibrated = result.calibrated
-    extra = [f"{METRIC_TITLES[m]} cal" for m in CALIBRATED_METRICS] if calibrated else []
-    rows = [["emotion", "status", "positives", *(METRIC_TITLES[m] for m in TABLE_METRICS), *extra]]
-    calibrated_rows = calibrated.rows() if calibrated else [{}] * len(result.emotions)
-    for row, cal in zip(result.rows(), calibrated_rows):
-        cells = [_cell(cal[m]) if row["status"] == "unseen" else "" for m in CALIBRATED_METRICS] if calibrated else []
-        rows.append([row["emotion"], row["status"], str(row["positives"]), *(_cell(row[m]) for m in TABLE_METRICS),
-                     *cells])
-    for key, label in SUMMARY_LABELS.items():
-        cells = [_cell(calibrated.summary[key][m]) if key != "seen" else "" for m in CALIBRATED_METRICS] \
-            if calibrated else []
-        rows.append([label, "", "", *(_cell(result.summary[key][m]) for m in TABLE_METRICS), *cells])
-    return rows
+    return table_rows(result.rows(), result.summary, (calibrated.rows(), calibrated.summary) if calibrated else None)
 
 
-def calibration_note(result: EvalResult) -> str:
-    return (f"cal: unseen emotions' thresholds calibrated ({result.calibrated.calibration}) on validation, without "
-            "their labels; seen emotions unchanged" if result.calibrated else "")
+def calibration_note(method: str) -> str:
+    return (f"cal: unseen emotions' thresholds calibrated ({method}) on validation, without their labels; seen "
+            "emotions unchanged")
+
+
+def _console(table: list[list[str]], emotions: int, notes: list[str]) -> str:
+    """A table_rows table as aligned text, rules under the header and under the `emotions` rows."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+             for r in table]
+    rule = "  ".join("-" * w for w in widths)
+    lines.insert(1, rule)
+    lines.insert(emotions + 2, rule)
+    return "\n".join(lines + notes)
+
+
+def _notes(result: EvalResult) -> list[str]:
+    return [calibration_note(result.calibrated.calibration)] if result.calibrated else []
 
 
 def console_table(result: EvalResult) -> str:
-    rows = table_rows(result)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(result.emotions) + 2, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + ([calibration_note(result)] if result.calibrated else []))
+    return _console(_result_table(result), len(result.emotions), _notes(result))
 
 
 def markdown_table(result: EvalResult) -> str:
-    rows = table_rows(result)
+    rows = _result_table(result)
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(out + ([f"\n{calibration_note(result)}"] if result.calibrated else [])) + "\n"
+    return "\n".join(out + [f"\n{note}" for note in _notes(result)]) + "\n"
 
 
 def csv_table(result: EvalResult) -> str:
+    """Every metric of every emotion and group (an empty cell for a metric the result lacks), then
+    the calibrated result's unseen rows and groups, named so."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["emotion", "status", "positives", "n", *METRICS])
     for row in result.rows():
-        writer.writerow([row["emotion"], row["status"], row["positives"], row["n"], *(row[m] for m in METRICS)])
-    for key, label in SUMMARY_LABELS.items():
-        writer.writerow([label, "", "", "", *(result.summary[key][m] for m in METRICS)])
-    if result.calibrated:  # the calibrated result's unseen rows and summaries, named so
-        for row in result.calibrated.rows():
+        writer.writerow([row["emotion"], row["status"], row["positives"], row["n"], *(row.get(m) for m in METRICS)])
+    for group, values in result.summary.items():
+        writer.writerow([GROUPS[group], "", "", "", *(values.get(m) for m in METRICS)])
+    if result.calibrated:
+        calibrated = result.calibrated
+        for row in calibrated.rows():
             if row["status"] == "unseen":
-                writer.writerow([row["emotion"], f"unseen, calibrated {result.calibrated.calibration}", row["positives"],
-                                 row["n"], *(row[m] for m in METRICS)])
-        for key in ("unseen", "harmonic"):
-            writer.writerow([f"{SUMMARY_LABELS[key]}, calibrated", "", "", "", *(result.calibrated.summary[key][m] for m in METRICS)])
+                writer.writerow([row["emotion"], f"unseen, calibrated {calibrated.calibration}", row["positives"],
+                                 row["n"], *(row.get(m) for m in METRICS)])
+        for group in ("unseen", "harmonic"):
+            if group in calibrated.summary:
+                writer.writerow([f"{GROUPS[group]}, calibrated", "", "", "",
+                                 *(calibrated.summary[group].get(m) for m in METRICS)])
     return buffer.getvalue()
 
 
 def write_tables(result: EvalResult, out_dir: str | Path, stem: str = "eval") -> list[Path]:
+    """STEM.csv, STEM.md and STEM.json in `out_dir`; returns their paths."""
     out_dir = Path(out_dir)
     files = {f"{stem}.csv": csv_table(result), f"{stem}.md": markdown_table(result),
              f"{stem}.json": dumps_json(result.to_dict())}
@@ -94,9 +120,16 @@ def write_tables(result: EvalResult, out_dir: str | Path, stem: str = "eval") ->
 def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
                         device: str = "auto", out_dir: str | Path | None = None,
                         trust_pickle: bool = False, calibration: str | None = None) -> tuple[str, list[Path]]:
-    """`emozsl eval`: score the run's test set, write CSV / Markdown / JSON, return the console table."""
+    """`emozsl eval`: score the run's test set, write its tables into `out_dir` (default RUN/eval/)
+    and return the console table and the files. Every emotion of the run goes to eval.csv, eval.md
+    and eval.json (what training wrote there too); a subset of `emotions` to files named after it,
+    eval_<emotion>_<emotion>... (`--emotions happy`: eval_happy.csv, .md, .json), so it never
+    replaces the full tables."""
+    from emozsl.evaluate import evaluate_run  # torch: loaded once the command's values are checked
+
     result = evaluate_run(run_dir, emotions, data, device, trust_pickle=trust_pickle, calibration=calibration)
-    files = write_tables(result, out_dir or RunDir(Path(run_dir)).eval_dir)
+    stem = "_".join(["eval", *emotions]) if emotions else "eval"
+    files = write_tables(result, out_dir or RunDir(Path(run_dir)).eval_dir, stem)
     return console_table(result), files
 
 
@@ -109,26 +142,30 @@ def report_training_result(run_dir: str | Path) -> str:
 
 
 def summary_table(summary: dict) -> str:
-    """Mean +- std over the runs of a repeated/cross-validated training (summary.json)."""
+    """Mean +- std over the runs of a repeated/cross-validated training (summary.json, from
+    crossval.aggregate_results) in console_table's layout, each cell mean +- std."""
     scheme = f"{summary['folds']} folds x " if summary["folds"] else ""
-    lines = [f"test, mean +- std over {scheme}seeds {', '.join(map(str, summary['seeds']))} ({len(summary['runs'])} runs)"]
-    width = max(len(e) + 2 for e in [*summary["emotions"], *SUMMARY_LABELS.values()])
-    lines.append(f"{'emotion':<{width}}  " + "  ".join(f"{METRIC_TITLES[m]:>15}" for m in METRICS))
-    rows = [(("* " if e in summary["unseen"] else "") + e, summary["per_emotion"][e]) for e in summary["emotions"]]
-    rows += [(SUMMARY_LABELS.get(group, group), values) for group, values in summary["summary"].items()]
-    for label, values in rows:
-        lines.append(f"{label:<{width}}  " + "  ".join(
-            f"{_cell(values[m]['mean']):>7} +- {_cell(values[m]['std'])}" for m in METRICS))
-    if summary["unseen"]:
-        lines.append("* unseen in training")
-    return "\n".join(lines)
+    heading = f"test, mean +- std over {scheme}seeds {', '.join(map(str, summary['seeds']))} ({len(summary['runs'])} runs)"
+    calibrated = summary.get("calibrated")
+    table = table_rows(_emotion_rows(summary), summary["summary"],
+                       (_emotion_rows(calibrated), calibrated["summary"]) if calibrated else None, format_mean_std)
+    notes = [calibration_note(calibrated["calibration"])] if calibrated else []
+    return f"{heading}\n{_console(table, len(summary['emotions']), notes)}"
+
+
+def _emotion_rows(aggregate: dict) -> list[dict]:
+    """An aggregate's per-emotion statistics as table_rows' rows."""
+    return [{"emotion": emotion, **values} for emotion, values in aggregate["per_emotion"].items()]
 
 
 def train_and_report(config_file: str | None = None, seeds: int = 1, folds: int | None = None,
                      trust_pickle: bool = False, stack: int | None = None, **options) -> str:
     """`emozsl train`: one run and its test table, or (--seeds N / --folds K) repeated runs and
     their mean +- std table (a rerun of the same command resumes them)."""
-    config = config_from_options(config_file, **options)
+    config = config_from_options(config_file, **options)  # a bad value is refused before torch loads
+    from emozsl.crossval import repeated_runs
+    from emozsl.train import train
+
     if stack is not None and seeds == 1 and folds is None:
         raise FieldError("stack", stack, "applies to --seeds or --folds (their runs train together); one run has "
                          "nothing to stack")

@@ -21,10 +21,9 @@ import json
 import os
 import secrets
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from emozsl import __version__
 from emozsl.config import TRUST_FIELD, RunConfig
@@ -38,8 +37,11 @@ from emozsl.fileio import (
     write_json,
     write_text,
 )
-from emozsl.scoring import EvalResult
+from emozsl.metrics import EvalResult
 from emozsl.splits import dumps_manifest, load_manifest
+
+if TYPE_CHECKING:  # torch is imported only where a checkpoint is read or written or metadata made:
+    import torch  # reading a run's config, metadata and results (emozsl report) needs no training stack
 
 PARTIAL = ".partial"
 CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE = "config.json", "metrics.jsonl", "checkpoint.pt"
@@ -58,6 +60,12 @@ class RunFinished(EmozslError):
     """A run of this exact name was finished (by another process) before this one could start."""
 
 
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
 @dataclass
 class RunMetadata:
     emotions: list[str]
@@ -70,7 +78,7 @@ class RunMetadata:
     selection_metric: str
     device: str
     emozsl: str = __version__
-    torch: str = torch.__version__
+    torch: str = field(default_factory=_torch_version)
     format: int = RUN_FORMAT
 
 
@@ -302,6 +310,8 @@ def default_run_name(config: RunConfig, suffix: str) -> str:
 def save_state(model: torch.nn.Module, path: Path) -> None:
     """A model's tensors only, written atomically (serialised in memory first, so a failed write is
     an OSError the file layer reports, never a half-written checkpoint)."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
     write_bytes(path, buffer.getvalue())
@@ -309,6 +319,8 @@ def save_state(model: torch.nn.Module, path: Path) -> None:
 
 def load_state(model: torch.nn.Module, path: Path) -> None:
     """Fill `model` from a tensors-only checkpoint; pickled code is never run (weights_only)."""
+    import torch
+
     if not path.is_file():
         raise EmozslError(f"{path}: missing checkpoint")
     try:

@@ -5,6 +5,7 @@ beside the training loop (train.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
@@ -18,8 +19,9 @@ from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.data.media import MediaSettings
 from emozsl.data.media_cache import PreparedSplit, prepare_split
-from emozsl.embeddings import default_embeddings_path, load_embeddings
+from emozsl.embeddings import close_matches, default_embeddings_path, load_embeddings
 from emozsl.errors import EmozslError, FieldError
+from emozsl.cputhreads import use_idle_cores
 from emozsl.hostmemory import keep_freed_memory
 from emozsl.label_words import label_vectors, load_label_words
 from emozsl.models import REGISTRY, get_backbone
@@ -140,14 +142,17 @@ class Session:
     def score_test(self, precision=None, emotions: list[str] | None = None, split: str = "test",
                    calibration: str | None = None) -> EvalResult:
         """The model's result on `split` for `emotions` (default: all of the task's), with the
-        calibration (default: the config's) fitted on validation when an unseen emotion is scored."""
+        calibration (default: the config's) fitted on validation when an unseen emotion is scored;
+        the split's few-shot emotions are its low-resource ones."""
         emotions = list(emotions or self.task.emotions)
         calibration = calibration or self.config.calibration
+        low_resource = self.task.manifest.get("low_resource", [])  # optional in a manifest file
         logits, labels = self.split_logits(split, emotions, precision)
         if calibration == "none" or not set(emotions) & set(self.task.unseen):  # validation is not scored for nothing
-            return score(logits, labels, emotions, self.task.unseen, self.config.threshold, split)
+            return score(logits, labels, emotions, self.task.unseen, self.config.threshold, split,
+                         low_resource=low_resource)
         return score_calibrated(logits, labels, *self.split_logits("valid", emotions, precision), emotions,
-                                self.task.unseen, self.config.threshold, split, calibration)
+                                self.task.unseen, self.config.threshold, split, calibration, low_resource)
 
     def split_logits(self, split: str, emotions: list[str], precision=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and labels of `emotions` on `split`."""
@@ -176,7 +181,10 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     autocast(device, config.precision)  # bf16 without CUDA fails here, before any work
     if device.type == "cpu":
         keep_freed_memory()  # large batch tensors reuse heap pages instead of page-faulting anew
+        use_idle_cores()  # threads spinning against another process's would slow every step many times
     task = task or prepare_task(config, trust_pickle, datasets=datasets)
+    if config.target is not None and config.target != task.manifest["target"]:
+        config = named_target(config, task)  # `--zsl 3` trains, names and reports its run as 'happy'
     wanted = get_backbone(config.model).inputs
     if task.kind != wanted:
         suited = ", ".join(b.name for b in REGISTRY.values() if b.inputs == task.kind)
@@ -185,10 +193,26 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     if config.head == "linear" and task.unseen:
         raise FieldError("head", "linear", f"cannot score the unseen emotion(s) {', '.join(task.unseen)}: a plain "
                          "classifier has no zero-shot route; use head=embedding")
+    for emotion in config.emotion_words:
+        if emotion not in task.emotions:
+            close = close_matches(emotion, task.emotions, n=1, cutoff=0.6)
+            raise FieldError(f"emotion_words.{emotion}", config.emotion_words[emotion], "not an emotion of this data ("
+                             + (f"did you mean {close[0]}? " if close else "") + f"emotions: {', '.join(task.emotions)})")
     path = Path(embeddings or config.embeddings or default_embeddings_path())
     vectors = word_vectors(config, path, task.emotions, device)
     model = emotion_model(config, task.input_dims(), vectors[[task.emotions.index(e) for e in task.train_emotions]])
     return Session(config, task, device, path, vectors, model)
+
+
+def named_target(config: RunConfig, task: Task | None = None, trust_pickle: bool = False) -> RunConfig:
+    """`config` with its target emotion by name, as the split names it (an index, `--zsl 3`, becomes
+    the emotion it indexes in the data), so the run's name, config file and report rows all say
+    the emotion. Reads the data only when the target is an index and no `task` is given."""
+    text = None if config.target is None else str(config.target).strip()
+    if task is None and (text is None or not text.lstrip("-").isdigit()):
+        return config
+    task = task or prepare_task(config, trust_pickle)
+    return dataclasses.replace(config, target=task.manifest["target"])
 
 
 def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: torch.device) -> torch.Tensor:

@@ -60,9 +60,12 @@ def resolve_target(target: str | int, choices: list[str], what: str = "target") 
     raise FieldError(what, target, f"not an emotion of this data (choices: {listing})")
 
 
-def _keep_count(positives: int, shots: int | None, fraction: float) -> int:
+def _keep_count(positives: int, shots: int | None, fraction: float, where: str) -> int:
+    """How many of a split's `positives` a few-shot split keeps: `shots`, else ceil(F*P)+1."""
     if shots is not None:
-        return min(shots, positives)
+        if shots > positives:  # keeping them all would be no few-shot split at all
+            raise FieldError("shots", shots, f"{where} has only {positives} positives to keep shots of")
+        return shots
     return min(positives, math.ceil(fraction * positives) + 1)
 
 
@@ -107,7 +110,8 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
             elif protocol == "zsl":
                 kept = np.flatnonzero(~presence)
             else:
-                kept = _few_shot_rows(presence, _keep_count(int(presence.sum()), shots, fraction), rng)
+                keep = _keep_count(int(presence.sum()), shots, fraction, f"the {split} split of {target}")
+                kept = _few_shot_rows(presence, keep, rng)
             rows[split] = {"data": kept.tolist()}
     else:
         sources["extra"] = {"name": extra.name, "fingerprint": extra.fingerprint()}
@@ -127,7 +131,7 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
                 appended = np.array([], int)
             else:
                 positives = np.flatnonzero(presence)
-                keep = _keep_count(len(positives), shots, fraction)
+                keep = _keep_count(len(positives), shots, fraction, f"the {split} split of {target} in {extra.source}")
                 appended = np.sort(rng.choice(positives, size=keep, replace=False))
             rows[split] = {"data": list(range(len(data.splits[split]))), "extra": appended.astype(int).tolist()}
 
@@ -294,7 +298,12 @@ def _concat_splits(parts: list[SplitData]) -> SplitData:
 
 
 def manifest_name(manifest: dict) -> str:
+    """dataset_protocol[_target][_Nshots | _fractionF]_seedS.json: splits that differ in how many
+    few-shot positives they keep never share a file."""
     target = f"_{manifest['target']}" if manifest["target"] else ""
+    if manifest["protocol"] == "fsl":
+        shots, fraction = manifest["params"]["shots"], manifest["params"]["fraction"]
+        target += f"_{shots}shots" if shots is not None else f"_fraction{fraction:g}"
     return f"{manifest['dataset']}_{manifest['protocol']}{target}_seed{manifest['seed']}.json"
 
 
@@ -340,7 +349,7 @@ def load_manifest(path: str | Path) -> dict:
 def protocol_from_options(zsl: str | None, fsl: str | None) -> tuple[str, str | None]:
     """--zsl K / --fsl K / neither -> (protocol, target)."""
     if zsl is not None and fsl is not None:
-        raise EmozslError("zsl and fsl: give one of them")
+        raise FieldError("fsl", fsl, f"give one protocol: --zsl {zsl} or --fsl {fsl}, not both")
     if zsl is not None:
         return "zsl", zsl
     return ("fsl", fsl) if fsl is not None else ("supervised", None)

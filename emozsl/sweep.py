@@ -44,7 +44,7 @@ from pathlib import Path
 
 import torch
 
-from emozsl.config import RunConfig, check_folder_name
+from emozsl.config import RunConfig, anchor_paths, check_folder_name, check_sources
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_text, write_json
 from emozsl.models import REGISTRY
@@ -115,7 +115,7 @@ def load_sweep(path: str | Path) -> Sweep:
         check_choice(f"{path}: models.{model}", model, list(REGISTRY))
         if not isinstance(overrides, dict):
             raise EmozslError(f"{path}: models.{model} must be a table of run fields")
-    base = dict(spec.get("base", {}))
+    base = anchor_paths(spec.get("base", {}), path)
     for where, table in [("grid", grid), *((f"models.{m}", o) for m, o in models.items())]:
         for key in SWEEP_OWNED:
             if key in table:
@@ -134,12 +134,15 @@ def load_sweep(path: str | Path) -> Sweep:
     trials = []
     for values in itertools.product(*grid.values()):
         point = dict(zip(grid, values))
-        config = {**base, **point}
-        overrides = models.get(config.get("model", "eea"), {})
+        config = {**base, **anchor_paths(point, path)}
+        overrides = anchor_paths(models.get(config.get("model", "eea"), {}), path)
         config.update({k: v for k, v in overrides.items() if k != "model_options"})
         config["model_options"] = {**base.get("model_options", {}), **overrides.get("model_options", {})}
         trial_id = _trial_id(point)
         where = f"{path} trial {trial_id}"
+        if str(config.get("target", "")).strip().lstrip("-").isdigit():  # `train --zsl 3` reads the data to name it
+            raise FieldError("target", config["target"], "a sweep names its emotions (its trials and tables are named "
+                             "by them): give the emotion's name", where)
         try:
             check_folder_name("trial name", trial_id)
         except FieldError as exc:
@@ -179,10 +182,17 @@ def run_group(trials: list[Trial], device: str | None = None, trust_pickle: bool
         if isinstance(outcomes[k], BaseException):
             errors.append(outcomes[k])
         elif outcomes[k] == "done":
-            log.info("trial %s: %s", trials[k].id, outcome)
+            log.info("trial %s: %s (test: %s)", trials[k].id, outcome, result_line(RunDir.open(outcome)))
     if errors:
         raise errors[0]
     return outcomes
+
+
+def result_line(run: RunDir) -> str:
+    """A finished run's test AUC per emotion group, for a progress line."""
+    summary = run.read_results().test.summary
+    return ", ".join(f"{group} AUC {values['auc']:.3f}" for group, values in summary.items()
+                     if group != "harmonic" and values.get("auc") == values.get("auc")) or "no AUC"
 
 
 def plan_groups(trials: list[Trial], stack: int, workers: int) -> list[list[Trial]]:
@@ -224,10 +234,7 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
     for trial in sweep.trials:
         config = trial.run_config
         resolve_device(config.device)  # a device this machine lacks stops the sweep before any trial
-        for field in ("data", "extra", "split", "embeddings"):  # so does a path that is not there
-            value = getattr(config, field)
-            if value is not None and not Path(value).exists():
-                raise FieldError(field, value, "no such file or folder", f"{path} trial {trial.id}")
+        check_sources(config, f"{path} trial {trial.id}")  # so does a missing path or a bad label-word file
         run = RunDir(sweep.folder / trial.id)
         if run.is_finished():
             _check_finished_trial(run, config)
@@ -240,7 +247,13 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
     groups = plan_groups(pending, size, workers if executor != "local" else 1)
     log.info("%s: %d trials to train in %d group(s) of at most %d", sweep.name, len(pending), len(groups), size)
     if executor == "local":
-        outcomes = [o for group in groups for o in run_group(group, trust_pickle=trust_pickle)]
+        outcomes, started = [], 0
+        for group in groups:
+            log.info("%s: trial%s %s of %d: %s", sweep.name, "s" if len(group) > 1 else "",
+                     f"{started + 1}-{started + len(group)}" if len(group) > 1 else started + 1, len(pending),
+                     ", ".join(t.id for t in group))
+            outcomes += run_group(group, trust_pickle=trust_pickle)
+            started += len(group)
     elif executor == "process":
         placement = _devices(workers)
         # spawn: a fresh interpreter per worker, safe with CUDA
@@ -248,6 +261,10 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
             threads = worker_threads(workers)
             futures = [pool.submit(run_group, g, placement[i % workers], trust_pickle, threads)
                        for i, g in enumerate(groups)]
+            finished = 0
+            for future in concurrent.futures.as_completed(futures):
+                finished += len(groups[futures.index(future)])
+                log.info("%s: %d of %d trials finished", sweep.name, finished, len(pending))
             outcomes = [o for f in futures for o in f.result()]
     else:
         outcomes = _run_with_ray(sweep, groups, trust_pickle)

@@ -32,6 +32,7 @@ from emozsl.capture import CapturedStep, CudaGraphs
 from emozsl.config import RunConfig
 from emozsl.embeddings import file_sha256
 from emozsl.errors import EmozslError
+from emozsl.metrics import METRICS
 from emozsl.models import get_backbone
 from emozsl.runs import (
     RunBusy,
@@ -285,7 +286,7 @@ class TrainingRun:
         self.epoch = epoch
         valid_loss, valid_score = trainer.validate(epoch, self.metric)
         trainer.scheduler.step(valid_loss)
-        improved = valid_score > self.best or self.best_epoch == 0  # NaN-safe: epoch 1 always saves
+        improved = METRICS[self.metric].better(valid_score, self.best) or self.best_epoch == 0  # epoch 1 always saves
         if improved:
             self.best, self.best_epoch = valid_score, epoch
             self.run.save_checkpoint(self.session.model)
@@ -356,6 +357,7 @@ def train_group(configs: list[RunConfig], trust_pickle: bool = False, exact_name
         for k, config in enumerate(configs):
             try:
                 session = build_session(config, trust_pickle, datasets=datasets)
+                config = session.config  # its target named (`--zsl 3` is happy)
                 name = config.name or default_run_name(config, f"seed{config.seed}")
                 run = RunDir.create(config.runs_dir, name, exact=exact_names)
             except Exception as exc:

@@ -36,7 +36,7 @@ def test_cli_errors_are_one_line(synth_mosei_dir, tmp_path):
     one_line_error(run("split", "--data", pkl, "--zsl", "excited", "--trust-pickle"), "pass --extra DIR")
     one_line_error(run("train", "--data", synth_mosei_dir, "--zsl", 1, "--split", tmp_path / "x.json"), "--split " + str(tmp_path / "x.json") + ": a manifest fixes the protocol and target already")
     one_line_error(run("train", "--data", synth_mosei_dir, "--option", "depth=3"), "--option depth=3: not an option of eea")
-    one_line_error(run("split", "--data", synth_mosei_dir, "--zsl", 1, "--fsl", 2), "give one of them")
+    one_line_error(run("split", "--data", synth_mosei_dir, "--zsl", 1, "--fsl", 2), "--fsl 2: give one protocol: --zsl 1 or --fsl 2, not both")
     one_line_error(run("train", "--data", synth_mosei_dir, "--epochs", 0), "--epochs 0: must be at least 1")
     one_line_error(run("embeddings", "neighbors", "angri"), "close matches: angry")
     one_line_error(run("eval", tmp_path), "not a finished emozsl run")
@@ -71,9 +71,9 @@ def test_train_and_models_commands(synth_mosei_dir, tmp_path):
                  tmp_path, "--option", "audio_hidden=16", "--option", "visual_hidden=8", "--option", "layers=1",
                  "--device", "cpu")
     assert result.exit_code == 0, result.output
-    run_dir = tmp_path / "eea_fsl_5_seed0"
+    run_dir = tmp_path / "eea_fsl_surprise_seed0"  # the index names its emotion in the run and its config
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["protocol"] == "fsl" and config["model_options"]["audio_hidden"] == 16
+    assert config["protocol"] == "fsl" and config["target"] == "surprise" and config["model_options"]["audio_hidden"] == 16
     assert json.loads((run_dir / "split.json").read_text())["low_resource"] == ["surprise"]
     again = run("train", "--config", run_dir / "config.json", "--name", "from-config")
     assert again.exit_code == 0 and (tmp_path / "from-config" / "checkpoint.pt").exists()

@@ -127,7 +127,6 @@ class MESM(EndToEnd):
                          lambda cin, h, w, query_dim: SparseCNN(cin, h, w, width, d, query_dim, top_p, attention_dim),
                          d=d, layers=layers, heads=heads, dropout=dropout, text_model=text_model, text_dim=text_dim,
                          text_layers=text_layers, vocabulary=vocabulary, max_tokens=max_tokens, log_mel=log_mel)
-        self.top_p = top_p
 
     def query(self, text: torch.Tensor | None) -> torch.Tensor | None:
         return text

@@ -56,8 +56,10 @@ class HashTokenizer:
 class ScratchTextEncoder(nn.Module):
     def __init__(self, vocabulary: int, d: int, layers: int, heads: int, dropout: float, max_tokens: int):
         super().__init__()
-        if d % heads:
-            raise FieldError("text_heads", heads, f"must divide text_dim {d}")
+        if d % heads:  # `heads` sets the text encoder's heads too
+            raise FieldError("heads", heads, f"must divide text_dim={d}")
+        if vocabulary < 2:
+            raise FieldError("vocabulary", vocabulary, "must be at least 2 (id 0 is padding)")
         self.tokenizer, self.pad_id = HashTokenizer(vocabulary, max_tokens), 0
         self.embedding = nn.Embedding(vocabulary, d, padding_idx=0)
         self.sequence = SequenceEncoder(d, layers, heads, dropout)

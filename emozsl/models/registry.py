@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from emozsl.errors import FieldError, check_choice
 
@@ -22,19 +24,65 @@ HEAD_DEFAULTS = {"head": "embedding", "similarity": "dot", "emotion_map": "linea
 
 
 @dataclass(frozen=True)
+class Kind:
+    """What values a backbone option takes. A value (often a command-line string) is given
+    `value_type`, then must pass `allows`, else the FieldError says it `must be {rule} ({noun})`. A
+    choice's names are the factory's own collection, `source` ("module:NAME"), imported when first
+    needed as the factory is, so declaring one imports no torch and the names live in one place."""
+    name: str
+    value_type: type
+    noun: str
+    rule: str = ""
+    allows: Callable[[Any], bool] = lambda value: True
+    source: str = ""
+
+    def choices(self) -> tuple[str, ...]:
+        """A choice's names (imports the factory's module)."""
+        module, _, attribute = self.source.partition(":")
+        return tuple(getattr(importlib.import_module(module), attribute))
+
+    def check(self, key: str, value):
+        """`value` given this kind's type and checked; a FieldError naming `model_options.{key}`."""
+        value = _coerce(key, value, self.value_type)
+        if self.source:
+            return check_choice(f"model_options.{key}", value, self.choices())
+        if not self.allows(value):
+            raise FieldError(f"model_options.{key}", value, f"must be {self.rule} ({self.noun})")
+        return value
+
+    def describe(self) -> str:
+        """As `emozsl models` lists it: 'rate: within [0, 1)', 'choice: mean, last'."""
+        return f"{self.name}: {', '.join(self.choices()) if self.source else self.rule or self.noun}"
+
+
+# NaN fails every comparison, so each numeric test also refuses it.
+COUNT = Kind("count", int, "a size or a count", "at least 1", lambda value: value >= 1)
+COUNT0 = Kind("count0", int, "a count", "at least 0", lambda value: value >= 0)
+FRACTION = Kind("fraction", float, "a fraction", "within (0, 1]", lambda value: 0 < value <= 1)
+RATE = Kind("rate", float, "a rate", "within [0, 1)", lambda value: 0 <= value < 1)
+POSITIVE = Kind("positive", float, "a positive number", "finite and above 0", lambda value: 0 < value < math.inf)
+FLAG = Kind("flag", bool, "true or false")
+PATH = Kind("path", str, "a local folder or file ('' for none)")  # the factory checks what must be there
+
+
+def choice(source: str) -> Kind:
+    """A named choice; `source` ("module:NAME") is the factory's collection of the names."""
+    return Kind("choice", str, "a choice", source=source)
+
+
+@dataclass(frozen=True)
 class Backbone:
     """`target` ("module:Class") names the factory: factory(input_dims, word_dim, **options) -> a
     module mapping features to {space: (B, d)}, with `space_dims` (and optionally `fused_spaces`,
     the spaces the prediction fuses, and `auxiliary_spaces`, spaces trained against their own
-    modality's labels). Its keyword defaults are the options: an int option is a size or a count
-    (at least 1), a float option a dropout rate (within [0, 1)), a str option a named choice the
-    factory checks; a float option named in `fractions` is a fraction within (0, 1] instead)."""
+    modality's labels). Its keyword defaults are the options' defaults; `options` declares each
+    one's Kind (a test checks that every option has one and every default passes it)."""
     name: str
     target: str
     paper: str
     unaligned: bool  # handles modalities of different lengths
+    options: Mapping[str, Kind]
     inputs: str = "features"  # or "raw": reads raw media (text, audio files, face frames)
-    fractions: tuple[str, ...] = ()
     epochs: int = 100  # the training epochs a run gets unless it sets its own (early stopping ends most sooner)
 
     @cached_property
@@ -43,6 +91,7 @@ class Backbone:
         return getattr(importlib.import_module(module), attribute)
 
     def defaults(self) -> dict:
+        """{option: default} in the factory's order."""
         params = list(inspect.signature(self.factory).parameters.values())[2:]
         return {p.name: p.default for p in params}
 
@@ -61,8 +110,8 @@ def get_backbone(name: str) -> Backbone:
 
 
 def resolve_options(name: str, options: dict | None) -> dict:
-    """Defaults merged with `options`, each value given its default's type and checked; an unknown
-    option name is an error, not ignored."""
+    """Defaults merged with `options`, each value given its kind's type and checked; a bad value, or
+    an unknown option name (not ignored), is a FieldError naming `model_options.KEY`."""
     backbone = get_backbone(name)
     defaults = backbone.defaults()
     if not isinstance(options or {}, dict):
@@ -70,19 +119,15 @@ def resolve_options(name: str, options: dict | None) -> dict:
     for key in sorted(set(options or {}) - set(defaults)):
         raise FieldError(f"model_options.{key}", options[key],
                          f"not an option of {name} (options: {', '.join(defaults)})")
-    resolved = dict(defaults)
-    for key, value in (options or {}).items():
-        resolved[key] = _checked(key, _coerce(key, value, defaults[key]), key in backbone.fractions)
-    return resolved
+    return {**defaults, **{key: backbone.options[key].check(key, value) for key, value in (options or {}).items()}}
 
 
 KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
-def _coerce(key: str, value, default):
-    """Give a value (often a string from the command line) the type of the option's default."""
-    kind = type(default)
-    if default is None or (isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)):
+def _coerce(key: str, value, kind: type):
+    """Give a value (often a string from the command line) the type `kind`."""
+    if isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
         return value
     text = str(value).strip().lower()
     if kind is bool and text in ("true", "1", "false", "0"):
@@ -94,18 +139,4 @@ def _coerce(key: str, value, default):
             return float(value)
         except (TypeError, ValueError):
             pass
-    raise FieldError(f"model_options.{key}", value, f"is not {KIND_NAMES.get(kind, kind.__name__)}")
-
-
-def _checked(key: str, value, fraction: bool = False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    if fraction:
-        if not (math.isfinite(value) and 0 < value <= 1):
-            raise FieldError(f"model_options.{key}", value, "must be within (0, 1] (a fraction)")
-        return float(value)
-    if isinstance(value, int) and value < 1:
-        raise FieldError(f"model_options.{key}", value, "must be at least 1 (a size or a count)")
-    if isinstance(value, float) and not (math.isfinite(value) and 0 <= value < 1):
-        raise FieldError(f"model_options.{key}", value, "must be within [0, 1) (a dropout rate)")
-    return value
+    raise FieldError(f"model_options.{key}", value, f"is not {KIND_NAMES[kind]}")
