@@ -155,6 +155,8 @@ class RunConfig:
         for emotion, word in self.emotion_words.items():
             if not isinstance(word, str) or not word or any(c.isspace() for c in word):
                 raise FieldError(f"emotion_words.{emotion}", word, "must be one word")
+        if self.shots is not None and self.protocol != "fsl":  # kept, it would split one system in two reports
+            raise FieldError("shots", self.shots, f"applies to the few-shot protocol only (this is {self.protocol})")
         if self.protocol == "supervised" and self.target is not None:
             raise FieldError("target", self.target, "the supervised protocol has no target emotion")
         if self.protocol != "supervised" and self.target is None and self.split is None:

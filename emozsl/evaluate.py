@@ -20,6 +20,7 @@ from emozsl.session import (
     prepare_task,
     word_vectors,
 )
+from emozsl.splits import resolve_target
 
 
 def run_embeddings(config_embeddings: str | None, metadata: RunMetadata) -> Path:
@@ -69,8 +70,9 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     emotion the evaluation data labels); by default every emotion of the run's split. Unseen
     emotions also get calibrated metrics (`calibration`, default the run's; calibration.py)."""
     session = load_run(RunDir.open(run_dir), data, device, trust_pickle)
-    unknown = [e for e in emotions or [] if e not in session.task.emotions]
-    if unknown:
-        raise FieldError("emotions", ",".join(unknown),
-                         f"not labelled in this data (choices: {', '.join(session.task.emotions)})")
+    if emotions:  # by name or index, as --zsl takes them; each once
+        emotions = [resolve_target(e, session.task.emotions, "emotions") for e in emotions]
+        repeated = sorted({e for e in emotions if emotions.count(e) > 1})
+        if repeated:
+            raise FieldError("emotions", ",".join(repeated), "given more than once")
     return session.score_test(emotions=emotions, split=split, calibration=calibration)

@@ -81,7 +81,8 @@ def system_labels(systems: list[dict]) -> list[str]:
     a model option from its backbone's) as key=value: a model option as its own key=value
     (`eea/pooling=last-step-sum`), an entry of another table as key.entry=value; then the data set
     and the word vectors' sha256 (the shortest prefix of at least 8 that tells them apart) when the
-    systems differ in them. Equal systems get one label, different ones different labels."""
+    systems differ in them; a setting all the systems share is left out. Equal systems get one
+    label, different ones different labels."""
     shown = [key for key in ("dataset", "embeddings") if len({s[key] for s in systems}) > 1]
     hashes = {s["embeddings"] for s in systems}
     digits = next(n for n in range(8, 65) if len({h[:n] for h in hashes}) == len(hashes))
@@ -97,8 +98,10 @@ def system_labels(systems: list[dict]) -> list[str]:
             elif key != "model" and value != default:
                 parts.append(f"{key}={_text(value)}")
         parts += [f"{key}={system[key][:digits] if key == 'embeddings' else system[key]}" for key in shown]
-        labels.append("/".join(parts))
-    return labels
+        labels.append(parts)
+    # a setting every system shares tells none apart: it would only widen every column
+    shared = set.intersection(*(set(parts[1:]) for parts in labels)) if labels else set()
+    return ["/".join(p for p in parts if p not in shared) for parts in labels]
 
 
 def _long_rows(base: dict, result: EvalResult, calibrated: bool = False) -> list[dict]:

@@ -88,6 +88,8 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
         raise FieldError("seed", seed, "must be at least 0")
     if shots is not None and shots < 1:
         raise FieldError("shots", shots, "must be at least 1")
+    if shots is not None and protocol != "fsl":
+        raise FieldError("shots", shots, f"applies to the few-shot protocol only (this is {protocol})")
     if not 0 <= fraction <= 1:
         raise FieldError("fraction", fraction, "must be within [0, 1]")
     if protocol != "supervised" and target is None:

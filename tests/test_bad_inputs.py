@@ -395,7 +395,7 @@ def config_file_that_is_a_list(tmp, w):
     return ["train", "--config", tmp / "c.json"]
 
 
-@case("--emotions joy: not labelled in this data")
+@case("--emotions joy: not an emotion of this data")
 def eval_of_an_unknown_emotion(tmp, w):
     return ["eval", w.run, "--emotions", "joy", "--device", "cpu"]
 

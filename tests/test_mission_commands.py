@@ -150,3 +150,21 @@ def test_a_cpu_run_takes_the_idle_cores_only(tmp_path, monkeypatch):
             cputhreads.use_idle_cores()
     finally:
         torch.set_num_threads(before)
+
+
+def test_shots_outside_few_shot_are_refused_everywhere(synth_mosei_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_line(run("split", "--data", synth_mosei_dir, "--zsl", "fear", "--shots", 4),
+             "--shots 4: applies to the few-shot protocol only (this is zsl)")
+    one_line(run("train", "--data", synth_mosei_dir, "--zsl", "fear", "--shots", 4, "--device", "cpu"),
+             "--shots 4: applies to the few-shot protocol only (this is zsl)")
+    assert not (tmp_path / "splits").exists() and not (tmp_path / "runs").exists()
+
+
+def test_report_labels_leave_out_what_every_system_shares():
+    from emozsl.report_runs import system_labels
+
+    base = {**RunConfig(model="eea", epochs=1).to_dict(), "dataset": "mosei", "embeddings": "ab" * 32}
+    first = {**base, "model_options": {**base["model_options"], "audio_hidden": 16}}
+    second = {**base, "model_options": {**base["model_options"], "audio_hidden": 32}}
+    assert system_labels([first, second]) == ["eea/audio_hidden=16", "eea/audio_hidden=32"]

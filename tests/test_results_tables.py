@@ -196,7 +196,7 @@ def test_runs_differing_in_any_system_setting_are_different_systems(zsl_run, tmp
     rows, repeats = collect(root)
     assert repeats == ["e (repeats a)"]
     systems = {r["run"]: r["system"] for r in rows}
-    assert systems["a"].startswith("eea/") and "/epochs=1" in systems["a"] and "/layers=1" in systems["a"]
+    assert systems["a"] == "eea"  # what every system shares (epochs=1, layers=1, ...) tells none apart
     assert "/pooling=last-step-sum" in systems["b"] and "/label_words=mosei" in systems["c"]
     assert "/emotion_words.fear=afraid" in systems["d"]
     assert len(set(systems.values())) == 4 and len(grouped_tables(rows)["zsl"]["systems"]) == 4

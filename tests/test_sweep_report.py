@@ -155,7 +155,7 @@ def test_report_tables_are_mean_and_std_over_seeds(swept):
     assert len(rows) == 8 * (6 + 3 + 3) * 5
     table = grouped_tables(rows)["zsl"]
     # each backbone with the settings it changed (the sweep's model options and epochs)
-    assert table["systems"] == ["eea/audio_hidden=16/layers=1/visual_hidden=8/epochs=1", "lf_lstm/hidden=8/layers=1/epochs=2"]
+    assert table["systems"] == ["eea/audio_hidden=16/visual_hidden=8/epochs=1", "lf_lstm/hidden=8/epochs=2"]
     assert table["targets"] == ["anger", "fear"] and table["seeds"] == [0, 1]
     aucs = []
     for seed in (0, 1):
@@ -174,7 +174,7 @@ def test_report_command_writes_csv_markdown_latex_and_plots(swept, tmp_path):
         header = next(csv.reader(f))
     assert header == ["run", "system", "model", "protocol", "target", "seed", "fold", "emotion", "status", "metric", "value"]
     assert "\\pm" in (tmp_path / "r" / "zsl.tex").read_text()
-    eea = "eea/audio_hidden=16/layers=1/visual_hidden=8/epochs=1"
+    eea = "eea/audio_hidden=16/visual_hidden=8/epochs=1"
     assert (f"| held-out emotion | {eea} WAcc | {eea} F1+ | {eea} AUC | {eea} WAcc cal | {eea} F1+ cal |"
             in (tmp_path / "r" / "zsl.md").read_text())
     assert (tmp_path / "r" / "unseen_auc.png").read_bytes()[:4] == b"\x89PNG"

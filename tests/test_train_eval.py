@@ -75,7 +75,7 @@ def test_eval_emotion_subset_and_unknown_emotion(zsl_run):
     assert result.emotions == ["sad", "anger"] and result.unseen == ["anger"]
     full = {r["emotion"]: r["auc"] for r in evaluate_run(zsl_run, device="cpu").rows()}
     assert result.rows()[0]["auc"] == pytest.approx(full["sad"])
-    with pytest.raises(EmozslError, match="emotions=joy: not labelled"):
+    with pytest.raises(EmozslError, match="emotions=joy: not an emotion of this data"):
         evaluate_run(zsl_run, emotions=["joy"], device="cpu")
 
 

@@ -32,7 +32,7 @@ def test_linear_head_trains_supervised_and_reloads_for_eval(synth_mosei_dir, tmp
     stored = json.loads((run / "results.json").read_text())["test"]["per_emotion"]
     again = evaluate_run(run, device="cpu").rows()
     assert [r["auc"] for r in again] == pytest.approx([r["auc"] for r in stored])
-    with pytest.raises(EmozslError, match="emotions=joy: not labelled"):
+    with pytest.raises(EmozslError, match="emotions=joy: not an emotion of this data"):
         evaluate_run(run, emotions=["joy"], device="cpu")
 
 
