@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from emozsl.errors import EmozslError
+
 LOADAVG = Path("/proc/loadavg")
 SAMPLES, SAMPLE_GAP_S = 5, 0.01  # the running count is a snapshot: the median of a few
 log = logging.getLogger("emozsl")
@@ -51,8 +53,6 @@ def use_idle_cores() -> int:
         try:
             _chosen = max(1, int(given))
         except ValueError:
-            from emozsl.errors import EmozslError
-
             raise EmozslError(f"EMOZSL_CPU_THREADS={given}: not a number of threads") from None
     elif os.environ.get("OMP_NUM_THREADS"):
         _chosen = torch.get_num_threads()

@@ -259,11 +259,11 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
         # spawn: a fresh interpreter per worker, safe with CUDA
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             threads = worker_threads(workers)
-            futures = [pool.submit(run_group, g, placement[i % workers], trust_pickle, threads)
-                       for i, g in enumerate(groups)]
+            futures = {pool.submit(run_group, g, placement[i % workers], trust_pickle, threads): g
+                       for i, g in enumerate(groups)}
             finished = 0
             for future in concurrent.futures.as_completed(futures):
-                finished += len(groups[futures.index(future)])
+                finished += len(futures[future])
                 log.info("%s: %d of %d trials finished", sweep.name, finished, len(pending))
             outcomes = [o for f in futures for o in f.result()]
     else:
