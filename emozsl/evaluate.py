@@ -45,7 +45,7 @@ def load_run(run: RunDir, data: str | None = None, device: str = "cpu", trust_pi
     config = dataclasses.replace(config, data=data or config.data, device=device, precision="fp32", compile=False)
     metadata = run.read_metadata()
     task = prepare_task(config, trust_pickle, run.read_manifest(), str(run.manifest_path))
-    session = build_session(config, task=task, embeddings=run_embeddings(config.embeddings, metadata))
+    session = build_session(config, trust_pickle, task=task, embeddings=run_embeddings(config.embeddings, metadata))
     check_vectors(session.vectors, task.emotions, metadata)
     run.load_checkpoint(session.model)
     return session

@@ -105,6 +105,20 @@ def description_words(kv: KeyedVectors, description: str) -> list[str]:
     return [w for w in WORD_PATTERN.findall(description.lower()) if w in kv.key_to_index]
 
 
+def vector_words(emotions: list[str], word_forms: dict[str, str] | None = None,
+                 label_words: LabelWords | None = None) -> set[str]:
+    """Every word the vectors of `emotions` can read from a word-vector file: word forms, the words
+    of label-word entries and phrases, and description words (what emotion_entries may ask for)."""
+    word_forms, words = word_forms or {}, set()
+    for emotion in emotions:
+        if label_words is None or emotion not in label_words.words:
+            words.add(word_forms.get(emotion, emotion))
+            continue
+        words.update(w for entry in label_words.words[emotion] for w in entry.split())
+        words.update(WORD_PATTERN.findall(label_words.descriptions.get(emotion, "").lower()))
+    return words
+
+
 def emotion_entries(kv: KeyedVectors, emotion: str, label_words: LabelWords | None, word_form: str,
                     where: str) -> list[str]:
     """The words and phrases `emotion` is made of: from the label words (its description's words

@@ -18,12 +18,12 @@ from emozsl.batches import ResidentInputs, StreamedInputs
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.data.media import MediaSettings
-from emozsl.data.media_cache import PreparedSplit, prepare_split
+from emozsl.data.media_cache import PreparedSplit, check_media, prepare_split
 from emozsl.embeddings import close_matches, default_embeddings_path, load_embeddings
 from emozsl.errors import EmozslError, FieldError
 from emozsl.cputhreads import use_idle_cores
 from emozsl.hostmemory import keep_freed_memory
-from emozsl.label_words import label_vectors, load_label_words
+from emozsl.label_words import label_vectors, load_label_words, vector_words
 from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
 from emozsl.scoring import EvalResult, predict_logits, score, score_calibrated
@@ -69,13 +69,13 @@ def prepare_task(config: RunConfig, trust_pickle: bool = False, manifest: dict |
                  where: str | None = None, datasets: dict | None = None) -> Task:
     """Load the data (and extra data), then apply `manifest`, the config's manifest file, or one
     made from the config's protocol; only the configured modalities are kept. `datasets`: data
-    sets loaded already, by path (trials trained together read their data once)."""
+    sets loaded already, by path and impute rule (trials trained together read their data once)."""
     def load(path: str):
         if datasets is None:
-            return load_dataset(path, trust_pickle)
-        if path not in datasets:
-            datasets[path] = load_dataset(path, trust_pickle)
-        return datasets[path]
+            return load_dataset(path, trust_pickle, config.impute)
+        if (path, config.impute) not in datasets:
+            datasets[path, config.impute] = load_dataset(path, trust_pickle, config.impute)
+        return datasets[path, config.impute]
 
     data = load(config.data)
     if config.folds is not None:
@@ -199,8 +199,10 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
             raise FieldError(f"emotion_words.{emotion}", config.emotion_words[emotion], "not an emotion of this data ("
                              + (f"did you mean {close[0]}? " if close else "") + f"emotions: {', '.join(task.emotions)})")
     path = Path(embeddings or config.embeddings or default_embeddings_path())
-    vectors = word_vectors(config, path, task.emotions, device)
+    vectors = word_vectors(config, path, task.emotions, device, trust_pickle)
     model = emotion_model(config, task.input_dims(), vectors[[task.emotions.index(e) for e in task.train_emotions]])
+    if task.kind == "raw":  # every split's media, now: the test split is decoded only after training
+        check_media(task.splits, MediaSettings(**model.backbone.media_settings()))
     return Session(config, task, device, path, vectors, model)
 
 
@@ -215,11 +217,16 @@ def named_target(config: RunConfig, task: Task | None = None, trust_pickle: bool
     return dataclasses.replace(config, target=task.manifest["target"])
 
 
-def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: torch.device) -> torch.Tensor:
+def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: torch.device,
+                 trust_pickle: bool = False) -> torch.Tensor:
     """The (K, word_dim) vectors of `emotions` as the config defines them (word forms, label words, a
     sentence encoder; label_words.py), word vectors read from the file at `path`."""
     label_words = load_label_words(config.label_words) if config.label_words else None
-    vectors = label_vectors(load_embeddings(path), emotions, config.emotion_words, label_words, config.label_encoder, path)
+    words = vector_words(emotions, config.emotion_words, label_words)
+    kv = load_embeddings(path, words, trust_pickle=trust_pickle)  # a multi-GB file costs only these words
+    if len(kv) < len(words):  # a word is absent: read every word, so errors can suggest close ones
+        kv = load_embeddings(path, trust_pickle=trust_pickle)
+    vectors = label_vectors(kv, emotions, config.emotion_words, label_words, config.label_encoder, path)
     return torch.from_numpy(vectors).to(device)
 
 

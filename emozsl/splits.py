@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
-from emozsl.data.raw import MediaColumn
-from emozsl.data.readers import default_data_path, load_dataset
+from emozsl.data.media_refs import MediaColumn
+from emozsl.data.formats import default_data_path, load_dataset
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json, write_text
 
@@ -359,11 +359,12 @@ def protocol_from_options(zsl: str | None, fsl: str | None) -> tuple[str, str | 
 
 def write_split(data_path: str | None, extra_path: str | None, zsl: str | None, fsl: str | None,
                 shots: int | None, fraction: float, seed: int, out: str | None, trust_pickle: bool = False,
-                dataset: str | None = None) -> tuple[Path, dict]:
-    """`emozsl split`: read the data, make the manifest, save it (default splits/<name>.json)."""
+                dataset: str | None = None, impute: str = "none") -> tuple[Path, dict]:
+    """`emozsl split`: read the data (`impute`: data.FeatureValues), make the manifest, save it
+    (default splits/<name>.json)."""
     protocol, target = protocol_from_options(zsl, fsl)
-    data = load_dataset(data_path or default_data_path(), trust_pickle)
-    extra = load_dataset(extra_path, trust_pickle) if extra_path else None
+    data = load_dataset(data_path or default_data_path(), trust_pickle, impute)
+    extra = load_dataset(extra_path, trust_pickle, impute) if extra_path else None
     if dataset and not data.name.startswith(dataset):
         raise FieldError("dataset", dataset, f"{data.source} holds {data.name} data")
     if data.name == "iemocap4" and protocol != "supervised" and extra is None:

@@ -29,7 +29,24 @@ Trials that read the same data on the same device are stacked: up to `stack` of 
 in one process (train.train_group: the data read once, the steps of all in lockstep, each trial
 with its own random state, early stopping, checkpoint and run folder; on CUDA each on its own
 stream, so the GPU runs them side by side). A stacked trial is claimed and finished like any
-other, so resuming and sharing work the same way."""
+other, so resuming and sharing work the same way.
+
+Executors: `local` trains the groups one after another in this process; `process` trains up to
+`workers` groups at once in processes of this machine, which share its cores and GPUs; `ray` trains
+up to `workers` groups at once as tasks of a Ray cluster, each reserving (and using as its threads)
+its share of the cluster's cores, at most a node's, and its share of the cluster's GPUs. `ray` logs
+each finished group with the node it ran on, and a failed trial as one line naming it.
+Ray takes its cluster from RAY_ADDRESS, else the one last started on this machine, else starts a
+local one for the sweep. On a real cluster, with `emozsl[ray]` (the same versions) on every node:
+
+    ray start --head                                      # on one machine, HEAD
+    ray start --address=HEAD:6379                         # on every other machine
+    RAY_ADDRESS=HEAD:6379 emozsl sweep FILE --executor ray --workers N
+
+A trial reads its data and embeddings and writes its run folder itself, on whichever node Ray puts
+it, and the sweep sees which trials are finished from the machine it runs on: the data, the
+embeddings and the sweep folder must be on a file system shared by every node, at the same paths
+(relative paths are taken from the folder the sweep command runs in, on every node)."""
 
 from __future__ import annotations
 
@@ -45,7 +62,7 @@ from pathlib import Path
 import torch
 
 from emozsl.config import RunConfig, anchor_paths, check_folder_name, check_sources
-from emozsl.errors import EmozslError, FieldError, check_choice
+from emozsl.errors import EmozslError, FieldError, check_choice, first_line
 from emozsl.fileio import read_text, write_json
 from emozsl.models import REGISTRY
 from emozsl.runs import RunDir
@@ -267,18 +284,75 @@ def run_sweep(path: str | Path, executor: str | None = None, workers: int | None
                 log.info("%s: %d of %d trials finished", sweep.name, finished, len(pending))
             outcomes = [o for f in futures for o in f.result()]
     else:
-        outcomes = _run_with_ray(sweep, groups, trust_pickle)
+        outcomes = _run_with_ray(sweep, groups, workers, trust_pickle)
     for outcome in outcomes:
         counts[outcome] += 1
     return sweep.folder, counts
 
 
-def _run_with_ray(sweep: Sweep, groups: list[list[Trial]], trust_pickle: bool) -> list[str]:
+def _ray_group(group: list[Trial], trust_pickle: bool, threads: int, cwd: str) -> tuple[str, list[str]]:
+    """One Ray task: `run_group` on the node Ray chose, with that node named for the progress log."""
+    import ray
+
+    os.chdir(cwd)  # relative paths (runs/NAME by default) mean what they mean to the sweep command
+    where = f"{ray.util.get_node_ip_address()} {ray.get_runtime_context().get_node_id()[:8]}"
+    return where, run_group(group, None, trust_pickle, threads)
+
+
+def _ray_cpus(nodes: list[dict], workers: int) -> int:
+    """CPUs each Ray task reserves, and its operators' threads: the cluster's cores shared out among
+    the workers as `worker_threads` shares one machine's, but no more than the smallest node has (a
+    task must fit on any node). Reserving what it uses keeps a node from running more threads than cores."""
+    cores = [int(n["Resources"]["CPU"]) for n in nodes if n["Alive"] and n["Resources"].get("CPU", 0) >= 1]
+    return max(1, min(min(cores), sum(cores) // workers)) if cores else 1
+
+
+def _ray_failure(sweep: Sweep, group: list[Trial], exc: Exception) -> EmozslError:
+    """A failed Ray task as one line naming its trials (those of its group left unfinished)."""
+    cause = getattr(exc, "cause", None) or exc  # a task's own error, else Ray's (a worker or node lost)
+    failed = [t.id for t in group if not RunDir(sweep.folder / t.id).is_finished()] or [t.id for t in group]
+    return EmozslError(f"{sweep.name}: trial {', '.join(failed)} failed: {first_line(cause)}")
+
+
+def _run_with_ray(sweep: Sweep, groups: list[list[Trial]], workers: int, trust_pickle: bool) -> list[str]:
+    """At most `workers` groups at once as tasks of a Ray cluster (module docstring); the first
+    failure is raised once the others are finished, as by the process executor."""
     try:
         import ray
     except ImportError:
         raise EmozslError("executor 'ray' needs Ray: pip install 'emozsl[ray]' (or use --executor process)") from None
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
-    gpus = 1 / max(1, sweep.workers) if torch.cuda.is_available() else 0  # workers share a GPU
-    remote = ray.remote(num_gpus=gpus)(run_group)
-    return [o for outcomes in ray.get([remote.remote(g, None, trust_pickle) for g in groups]) for o in outcomes]
+    if not groups:  # nothing to train: no cluster to start or join
+        return []
+    connected = ray.is_initialized()
+    if not connected:  # RAY_ADDRESS, else the cluster last started on this machine, else a new local one
+        ray.init(logging_level=log.getEffectiveLevel())  # -q quiets Ray's lines too
+    try:
+        threads = _ray_cpus(ray.nodes(), workers)
+        gpus = min(1.0, ray.cluster_resources().get("GPU", 0) / workers)  # workers share a GPU, as by `_devices`
+        remote = ray.remote(num_cpus=threads, num_gpus=gpus)(_ray_group)
+        cwd, queue, running = os.getcwd(), iter(groups), {}
+
+        def start(count: int) -> None:  # the next `count` groups
+            for group in itertools.islice(queue, count):
+                running[remote.remote(group, trust_pickle, threads, cwd)] = group
+
+        start(workers)
+        outcomes, finished, total, error = [], 0, sum(map(len, groups)), None
+        while running:
+            (ready,), _ = ray.wait(list(running))
+            group = running.pop(ready)
+            try:
+                where, done = ray.get(ready)
+                outcomes, status = outcomes + done, f"on node {where}"
+            except ray.exceptions.RayError as exc:
+                error, status = error or _ray_failure(sweep, group, exc), "failed"
+            finished += len(group)
+            log.info("%s: %d of %d trials finished (%s %s)", sweep.name, finished, total,
+                     ", ".join(t.id for t in group), status)
+            start(1)
+        if error:
+            raise error
+        return outcomes
+    finally:
+        if not connected:  # a local cluster started here ends here; a connection made here is closed
+            ray.shutdown()

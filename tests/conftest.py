@@ -83,6 +83,17 @@ def media_cache(tmp_path_factory):
         yield folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def every_core_in_process():
+    """Runs inside the test process keep torch's threads: the idle-cores policy samples the load
+    once, and a busy machine would otherwise add its log line to whichever command runs first (its
+    own tests reset it). Subprocesses still apply it."""
+    from emozsl import cputhreads
+
+    cputhreads._chosen = torch.get_num_threads()
+    yield
+
+
 @pytest.fixture
 def mosei_dir(tmp_path) -> Path:
     return write_mosei(tmp_path / "mosei")

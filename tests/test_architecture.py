@@ -61,3 +61,24 @@ def test_every_module_imports_only_its_own_layer_or_below():
             if layer_of(target, rows) < own:
                 violations.append(f"{source} (layer {own}) imports {target} (layer {layer_of(target, rows)})")
     assert violations == []
+
+
+def test_the_data_package_has_no_import_cycle():
+    """A format or generator is one module: modules of emozsl.data never import each other in a
+    circle (imports inside functions included), so each can be read, tested and replaced alone."""
+    graph = {}
+    for path in sorted((ROOT / "emozsl" / "data").glob("*.py")):
+        module = module_file_name(path)
+        graph[module] = {t for t in emozsl_imports(path) if t.startswith("emozsl.data.") and t != module}
+    cycles = []
+
+    def visit(module: str, trail: list[str]) -> None:
+        for target in sorted(graph.get(module, ())):
+            if target in trail:
+                cycles.append(" -> ".join(trail[trail.index(target):] + [target]))
+            elif len(trail) < len(graph):
+                visit(target, trail + [target])
+
+    for module in graph:
+        visit(module, [module])
+    assert len(graph) > 10 and cycles == []

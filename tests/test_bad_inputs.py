@@ -298,9 +298,9 @@ def embeddings_with_a_wrong_header_count(tmp, w):
     return ["train", "--data", w.data, "--embeddings", tmp / "e.txt", "--epochs", 1]
 
 
-@case("expected a word2vec header 'COUNT DIM'")
-def embeddings_without_a_header(tmp, w):
-    (tmp / "e.txt").write_text("anger 0.1 0.2\nfear 0.1 0.2\n")
+@case("the first line is not a header or a word with numbers (starts '<!DOCTYPE html>')")
+def embeddings_that_are_a_saved_web_page(tmp, w):  # a headerless file is GloVe text, and is read
+    (tmp / "e.txt").write_text("<!DOCTYPE html>\n<html><body>GloVe download</body></html>\n")
     return ["embeddings", "show", "--file", tmp / "e.txt"]
 
 
@@ -446,13 +446,13 @@ def empty_test_split(tmp, w):
     return train_args(mosei(tmp, **empty), "--runs-dir", tmp / "runs")
 
 
-@case("unknown format (expected a folder, a .pkl, .h5, .csv or .jsonl file)")
+@case("not a data file emozsl reads (expected a raw-media table")
 def data_path_that_is_a_text_file(tmp, w):
     (tmp / "data.txt").write_text("hello")
     return ["data", "info", tmp / "data.txt"]
 
 
-@case("not a CMU-MOSEI folder")
+@case("not a data folder emozsl reads (expected a raw-media table")
 def data_folder_of_something_else(tmp, w):
     (tmp / "stuff").mkdir()
     return ["split", "--data", tmp / "stuff", "--zsl", 1]
@@ -632,3 +632,88 @@ def test_bad_input_ends_in_one_line_naming_the_culprit(name, tmp_path, world):
 def test_the_list_covers_every_class_of_the_issue():
     """Trust, sweeps, manifests, numbers, sizes, files: at least 60 cases in all."""
     assert len(CASES) >= 60, len(CASES)
+
+
+# raw media checked before training
+PREFLIGHT_CASES: dict[str, tuple] = {}
+
+
+def preflight_case(fragment: str):
+    """Register a fault of raw media (the test split's, found only after training before the check)
+    or of their table: the command must end in one error line holding `fragment`, before any run
+    folder or cache entry is made."""
+    def register(build):
+        PREFLIGHT_CASES[build.__name__] = (build, fragment)
+        return build
+    return register
+
+
+def raw_table_with_test_media(tmp: Path, audio=None, video=None) -> Path:
+    """raw_table with the test utterance's own audio (t.wav, written by `audio`) or video (v.avi)."""
+    folder = raw_table(tmp)
+    columns, *rows = (folder / "utterances.csv").read_text().splitlines()
+    rows = [row + "," for row in rows]
+    if audio is not None:
+        audio(folder / "t.wav")
+        rows[2] = rows[2].replace(",a.wav,", ",t.wav,")
+    if video is not None:
+        video(folder / "v.avi")
+        rows[2] = rows[2].replace(",f,", ",,") + "v.avi"
+    (folder / "utterances.csv").write_text("\n".join([columns + ",video", *rows]) + "\n")
+    return folder
+
+
+def raw_train(tmp: Path, folder: Path, *extra) -> list:
+    return ["train", "--model", "fe2e", "--data", folder, "--epochs", 1, "--device", "cpu", "--runs-dir", tmp / "runs",
+            *RAW_OPTIONS, *extra]
+
+
+@preflight_case("test: utterance test: ")
+def raw_test_clip_that_is_empty(tmp):
+    return raw_train(tmp, raw_table_with_test_media(tmp, audio=lambda p: p.write_bytes(b"")))
+
+
+@preflight_case("t.wav: the audio holds no samples")
+def raw_test_wav_without_samples(tmp):
+    import soundfile
+
+    def write(path):
+        soundfile.write(str(path), np.zeros(0, np.float32), 16000)
+    return raw_train(tmp, raw_table_with_test_media(tmp, audio=write))
+
+
+@preflight_case("v.avi: the video opens but decodes no frame")
+def raw_test_video_without_frames(tmp):
+    import cv2
+
+    def write(path):
+        cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48)).release()
+    return raw_train(tmp, raw_table_with_test_media(tmp, video=write))
+
+
+@preflight_case("t.wav: no such audio file")
+def raw_test_clip_missing_for_seeds(tmp):
+    folder = raw_table_with_test_media(tmp, audio=lambda p: None)
+    return raw_train(tmp, folder, "--seeds", 2, "--stack", 2)
+
+
+@preflight_case("line 2 is not UTF-8 (byte 0xe9 at column 19); save the table as UTF-8")
+def raw_table_in_windows_1252(tmp):
+    folder = raw_table(tmp, text="un café crème")
+    table = folder / "utterances.csv"
+    table.write_bytes(table.read_text().encode("cp1252"))
+    return raw_train(tmp, folder)
+
+
+@pytest.mark.parametrize("name", list(PREFLIGHT_CASES))
+def test_raw_media_fault_stops_training_before_any_work(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOZSL_CACHE", str(tmp_path / "cache"))
+    build, fragment = PREFLIGHT_CASES[name]
+    result = CliRunner().invoke(main, ["-q", *map(str, build(tmp_path))])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert fragment in lines[0], lines[0]
+    # nothing trained or decoded (a seed group's group.json records its settings only, no result)
+    made = [p for folder in ("runs", "cache") for p in (tmp_path / folder).rglob("*")
+            if p.is_file() and p.name != "group.json"]
+    assert not made, made

@@ -4,6 +4,7 @@ commands that need no model start without importing torch."""
 from __future__ import annotations
 
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,21 @@ def _build_isolation() -> list[str]:
         return []
 
 
+def _venv_seeing_these_packages(venv: Path) -> None:
+    """A fresh virtual environment that sees, after its own, the packages of the interpreter running
+    the tests. `--system-site-packages` would show the base interpreter's instead: from inside a
+    virtual environment those are not the ones the tests run with. Plain .pth lines add folders
+    without running their .pth files, so this checkout's editable install stays out of sight."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+    seen = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+    (Path(purelib) / "tests_running_env.pth").write_text("".join(f"{folder}\n" for folder in seen))
+
+
 @pytest.mark.slow
 def test_a_built_wheel_installed_elsewhere_runs_the_main_job(tmp_path):
-    """pip wheel, then a fresh virtual environment (sharing this one's dependencies, so torch is not
+    """pip wheel, then a fresh virtual environment (seeing this one's dependencies, so torch is not
     installed twice) with only the wheel installed, run from a folder far from the checkout."""
     source = tmp_path / "source"
     source.mkdir()
@@ -52,7 +65,7 @@ def test_a_built_wheel_installed_elsewhere_runs_the_main_job(tmp_path):
     assert build.returncode == 0, build.stderr
     wheel = next((tmp_path / "dist").glob("emozsl-*.whl"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    _venv_seeing_these_packages(venv)
     install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)],
                              capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr

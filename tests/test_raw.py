@@ -23,7 +23,7 @@ from emozsl.data.media import (
     video_frames,
 )
 from emozsl.data.media_cache import prepare_split
-from emozsl.data.raw import iemocap_side
+from emozsl.data.mesm import iemocap_side
 from emozsl.errors import EmozslError
 
 RATE = 16000
@@ -114,8 +114,10 @@ def test_table_with_uni_modal_labels_and_video(tmp_path):
     (tmp_path / "utterances.csv").write_text("\n".join(lines) + "\n")
     data = load_dataset(tmp_path)
     assert data.splits["test"].modality_labels["audio"].tolist() == [[0, 1]]
-    frames = video_frames(video, "train", 0.5, 100)
-    assert len(frames) == 4 and frames[0].shape == (48, 64, 3)
+    frames, cut = video_frames(video, "train", 0.5, 100)
+    assert len(frames) == 4 and frames[0].shape == (48, 64, 3) and cut == 0
+    frames, cut = video_frames(video, "train", 0.5, 3)
+    assert len(frames) == 3 and cut == 1  # the frame at 1.5 s is cut, and counted
     prepared = prepare_split(data.splits["train"], MediaSettings(), hash_tokens, "train", tmp_path / "cache")
     assert prepared.lengths["visual"].tolist() == [4]
     assert prepared.report["face fallbacks"] == 4  # flat grey frames hold no face: centre crops, counted

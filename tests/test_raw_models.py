@@ -18,7 +18,7 @@ from emozsl.cli import main
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.data.raw_synth import VOCABULARY_SIZE, synth_raw
-from emozsl.data.readers import MOSEI_EMOTIONS
+from emozsl.data.mosei import MOSEI_EMOTIONS
 from emozsl.errors import EmozslError
 from emozsl.models.build import build_model
 from emozsl.models.flops import feature_extraction_flops

@@ -5,7 +5,8 @@ import pytest
 from conftest import N_MOSEI, write_h5, write_iemocap9, write_mosei, write_mult
 
 from emozsl.data import load_dataset, write_safe_h5
-from emozsl.data.readers import IEMOCAP9_EMOTIONS, MOSEI_EMOTIONS
+from emozsl.data.iemocap import IEMOCAP9_EMOTIONS
+from emozsl.data.mosei import MOSEI_EMOTIONS
 from emozsl.errors import EmozslError
 
 
@@ -39,9 +40,11 @@ def test_modalities_may_have_their_own_lengths(tmp_path):
     (lambda f: write_h5(f / "audio_train.h5", np.zeros((40, 20, 74)), key="data"), "no array 'd1'"),
     (lambda f: write_h5(f / "video_test.h5", np.zeros((16, 35))), "video_test.h5:d1: expected rank 3"),
     (lambda f: write_h5(f / "text_train_emb.h5", np.zeros((39, 20, 300))), "sample counts differ"),
-    (lambda f: write_h5(f / "ey_train.h5", np.zeros((40, 7))), "ey_train.h5:d1: expected last dimension 6"),
+    (lambda f: write_h5(f / "ey_train.h5", np.zeros((40, 5))), "ey_train.h5:d1: expected last dimension 6"),
+    # the CMU SDK's 7-column 'All Labels' (sentiment first) gets a pointer, not a shape error
+    (lambda f: write_h5(f / "ey_train.h5", np.zeros((40, 7))), "ey_train.h5:d1: 7 columns look like the CMU SDK's 'All Labels'"),
     (lambda f: write_h5(f / "video_valid.h5", np.full((12, 20, 35), np.nan)), "video_valid.h5:d1: holds 8400 NaN"),
-    (lambda f: write_h5(f / "video_valid.h5", np.full((12, 20, 35), -np.inf)), "video_valid.h5:d1: holds infinite"),
+    (lambda f: write_h5(f / "video_valid.h5", np.full((12, 20, 35), -np.inf)), "video_valid.h5:d1: holds 8400 -inf; pass --impute zero"),
 ])
 def test_mosei_bad_input_is_one_clear_error(mosei_dir, damage, message):
     damage(mosei_dir)
@@ -123,8 +126,21 @@ def test_unknown_paths_are_errors(tmp_path):
     with pytest.raises(EmozslError, match="no such file or folder"):
         load_dataset(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(EmozslError, match="not a CMU-MOSEI folder"):
+    with pytest.raises(EmozslError, match="not a data folder emozsl reads .*a processed CMU-MOSEI folder"):
         load_dataset(tmp_path / "empty")
     write_h5(tmp_path / "plain.h5", np.zeros(3))
     with pytest.raises(EmozslError, match="not an emozsl data file"):
         load_dataset(tmp_path / "plain.h5")
+
+
+def test_an_mmsa_pickle_gets_a_pointer_not_a_missing_key(tmp_path):
+    """MMSA's MOSI/MOSEI pickles hold sentiment ('regression_labels'), no emotion labels."""
+    rng = np.random.default_rng(0)
+    part = {"text": rng.normal(size=(4, 50, 768)).astype(np.float32), "audio": rng.normal(size=(4, 50, 74)),
+            "vision": rng.normal(size=(4, 50, 35)), "raw_text": ["a"] * 4, "id": ["v$_$0"] * 4,
+            "regression_labels": rng.normal(size=4), "classification_labels": np.ones(4)}
+    path = tmp_path / "aligned_50.pkl"
+    path.write_bytes(pickle.dumps({s: part for s in ("train", "valid", "test")}))
+    with pytest.raises(EmozslError, match=r"aligned_50.pkl: an MMSA pickle \(split 'train' holds regression_labels, "
+                                          r"classification_labels\): sentiment labels, no emotion labels; .*\.csd folder$"):
+        load_dataset(path, trust_pickle=True)

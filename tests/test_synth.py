@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emozsl.data import load_dataset
-from emozsl.data.readers import IEMOCAP4_EMOTIONS
+from emozsl.data.iemocap import IEMOCAP4_EMOTIONS
 from emozsl.data.synth import MOSEI_SIZES, synth_mosei, write_synth
 from emozsl.errors import EmozslError
 

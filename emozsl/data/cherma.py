@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emozsl.data.dataset import MultimodalDataset, SplitData, check_array
+from emozsl.data.dataset import FeatureValues, MultimodalDataset, SplitData
 from emozsl.errors import EmozslError
 from emozsl.fileio import read_json, replacing, write_text
 
@@ -68,7 +68,7 @@ def _pad(sequences: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _read_split(folder: Path, split: str, file: Path, examples: list[dict], replaced: dict) -> SplitData:
+def _read_split(folder: Path, split: str, file: Path, examples: list[dict], values: FeatureValues) -> SplitData:
     names = [str(e["audio_file"]).removesuffix(".wav") for e in examples]
     one_hot = np.eye(len(CHERMA_EMOTIONS), dtype=np.float32)
     labels = one_hot[[_label_index(e[MULTIMODAL_FIELD], f"{file}[{i}].{MULTIMODAL_FIELD}")
@@ -81,9 +81,8 @@ def _read_split(folder: Path, split: str, file: Path, examples: list[dict], repl
         for name in names:
             path = folder / pattern.format(split=split, name=name)
             array = _load_npy(path)
-            array, count = check_array(array[None] if array.ndim == 1 else array, str(path), 2,
-                                       allow_neg_inf=modality == "audio")
-            replaced[f"{split}/{modality}"] = replaced.get(f"{split}/{modality}", 0) + count
+            array = values.check(array[None] if array.ndim == 1 else array, str(path), f"{split}/{modality}", 2,
+                                 covarep=modality == "audio")
             if sequences and array.shape[1] != sequences[0].shape[1]:
                 raise EmozslError(f"{path}: feature size {array.shape[1]}, other {modality} files have "
                                   f"{sequences[0].shape[1]}")
@@ -101,27 +100,27 @@ def _load_npy(path: Path) -> np.ndarray:
         raise EmozslError(f"{path}: not a readable .npy array ({exc})") from None
 
 
-def read_cherma_folder(folder: Path) -> MultimodalDataset:
+def read_cherma_folder(folder: Path, impute: str = "none") -> MultimodalDataset:
     test_file = folder / "test.json"
     if not test_file.exists():
         raise EmozslError(f"{test_file}: missing file (a CHERMA folder needs train.json and test.json)")
     valid_file = next((folder / f for f in VALID_FILES if (folder / f).exists()), None)
     train_examples = _read_examples(folder / "train.json")
-    splits, replaced = {}, {}
+    splits, values = {}, FeatureValues(impute)
     if valid_file is None:
         held = [int(hashlib.sha1(str(e["audio_file"]).encode()).hexdigest(), 16) % VALID_SHARE == 0
                 for e in train_examples]
-        train = _read_split(folder, "train", folder / "train.json", train_examples, replaced)
+        train = _read_split(folder, "train", folder / "train.json", train_examples, values)
         rows = np.array(held)
         splits["train"], splits["valid"] = train.subset(np.flatnonzero(~rows)), train.subset(np.flatnonzero(rows))
         note = "; valid = 10% of train by name hash"
     else:
-        splits["train"] = _read_split(folder, "train", folder / "train.json", train_examples, replaced)
-        splits["valid"] = _read_split(folder, valid_file.stem, valid_file, _read_examples(valid_file), replaced)
+        splits["train"] = _read_split(folder, "train", folder / "train.json", train_examples, values)
+        splits["valid"] = _read_split(folder, valid_file.stem, valid_file, _read_examples(valid_file), values)
         note = ""
-    splits["test"] = _read_split(folder, "test", test_file, _read_examples(test_file), replaced)
-    return MultimodalDataset("cherma", list(CHERMA_EMOTIONS), splits, f"{folder}{note}",
-                             {k: v for k, v in replaced.items() if v})
+    splits["test"] = _read_split(folder, "test", test_file, _read_examples(test_file), values)
+    return MultimodalDataset("cherma", list(CHERMA_EMOTIONS), splits, f"{folder}{note}", values.neg_inf_replaced,
+                             imputed=values.imputed)
 
 
 def write_cherma_folder(dataset: MultimodalDataset, folder: str | Path, lengths: dict[str, dict[str, np.ndarray]]) -> Path:

@@ -57,6 +57,11 @@ class MultimodalDataset:
     splits: dict[str, SplitData]
     source: str = ""
     neg_inf_replaced: dict[str, int] = field(default_factory=dict)  # "split/modality" -> count
+    # Samples a reader left out, by cause ("no words", "not in a standard fold", ...) -> count; a
+    # reader that drops anything says so here, and `data info` prints it.
+    dropped: dict[str, int] = field(default_factory=dict)
+    imputed: dict[str, int] = field(default_factory=dict)  # "split/modality" -> values set to 0 by --impute zero
+    notes: list[str] = field(default_factory=list)  # a reader's choices, said in `data info` (which file it used, ...)
 
     def __post_init__(self):
         """Every reader's output obeys one shape contract, checked once here: the three splits, the
@@ -120,13 +125,15 @@ class MultimodalDataset:
             for m in sorted(data.modality_labels):
                 h.update(m.encode())
                 h.update(np.ascontiguousarray(data.modality_labels[m], dtype=np.float32).tobytes())
+        if self.imputed:  # the features were changed: a split made from them says so
+            h.update(("imputed" + "".join(f"{k}={v}" for k, v in sorted(self.imputed.items()))).encode())
         return h.hexdigest()[:16]
 
     def summary(self) -> dict:
         """Shapes, dims and per-emotion positive counts per split (what `data info` prints)."""
         out = {"name": self.name, "kind": self.kind, "source": self.source, "emotions": list(self.emotions),
                "fingerprint": self.fingerprint(), "neg_inf_replaced": dict(self.neg_inf_replaced),
-               "splits": {}}
+               "dropped": dict(self.dropped), "imputed": dict(self.imputed), "notes": list(self.notes), "splits": {}}
         for split, data in self.splits.items():
             out["splits"][split] = {
                 "n": len(data),
@@ -139,11 +146,23 @@ class MultimodalDataset:
         return out
 
 
-def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
-                allow_neg_inf: bool = False) -> tuple[np.ndarray, int]:
-    """Validate one array read from `where` (file and field); return it as float32 with -inf
-    replaced by 0 when allowed (COVAREP audio), and the number replaced. Values are checked before
-    the cast, so a number beyond float32's range is an error, never a silent infinity."""
+IMPUTE_CHOICES = ("none", "zero")
+IMPUTE_HINT = "pass --impute zero to set them to 0, as the field's loaders do"
+
+
+def nonfinite_message(array: np.ndarray, where: str) -> str | None:
+    """The one message form for NaN and infinities: file and field, count and sign; None when finite."""
+    if array.dtype.kind != "f" or np.isfinite(array).all():
+        return None
+    counts = {"NaN": int(np.isnan(array).sum()), "+inf": int(np.isposinf(array).sum()),
+              "-inf": int(np.isneginf(array).sum())}
+    return f"{where}: holds " + ", ".join(f"{n} {sign}" for sign, n in counts.items() if n)
+
+
+def check_array(array, where: str, rank: int, last_dim: int | None = None) -> np.ndarray:
+    """One array read from `where` (file and field) as float32: numeric, of the given rank (and
+    last dimension), finite, and within float32's range (checked before the cast, so a number
+    beyond it is an error, never a silent infinity). Feature arrays go through FeatureValues."""
     array = np.asarray(array)
     if array.dtype.kind not in "fiub":
         raise EmozslError(f"{where}: expected a numeric array, found dtype {array.dtype}")
@@ -151,18 +170,48 @@ def check_array(array, where: str, rank: int, last_dim: int | None = None, *,
         raise EmozslError(f"{where}: expected rank {rank}, found shape {array.shape}")
     if last_dim is not None and array.shape[-1] != last_dim:
         raise EmozslError(f"{where}: expected last dimension {last_dim}, found shape {array.shape}")
-    neg_inf = None
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        if np.isnan(array).any():
-            raise EmozslError(f"{where}: holds {int(np.isnan(array).sum())} NaN values")
-        neg_inf = np.isneginf(array)
-        if np.isposinf(array).any() or not allow_neg_inf:
-            raise EmozslError(f"{where}: holds infinite values")
-        array = np.where(neg_inf, 0, array)
+    message = nonfinite_message(array, where)
+    if message:
+        raise EmozslError(message)
     largest = largest_beyond_float32(array)
     if largest is not None:
         raise EmozslError(f"{where}: holds values outside float32's range (largest magnitude {largest:.3g})")
-    return np.asarray(array, dtype=np.float32), 0 if neg_inf is None else int(neg_inf.sum())
+    return np.asarray(array, dtype=np.float32)
+
+
+@dataclass
+class FeatureValues:
+    """The one rule for non-finite feature values, which every reader applies:
+    - COVAREP audio -inf (the log of silence) is set to 0 and counted, as the field's loaders do
+      (`neg_inf_replaced`);
+    - any other NaN, +inf or -inf is refused in one line naming file, field, count and sign, unless
+      `impute` is "zero" (`--impute zero`): then it is set to 0 and counted (`imputed`), which
+      the data's fingerprint and the run's config record."""
+    impute: str = "none"
+    neg_inf_replaced: dict[str, int] = field(default_factory=dict)  # "split/modality" -> count
+    imputed: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.impute not in IMPUTE_CHOICES:
+            raise EmozslError(f"impute {self.impute!r}: choose one of {', '.join(IMPUTE_CHOICES)}")
+
+    def check(self, array, where: str, key: str, rank: int = 3, *, covarep: bool = False) -> np.ndarray:
+        """`array` from `where` as float32 with the rule applied; `key` ("split/modality") is what
+        the counts are recorded under."""
+        array = np.asarray(array)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            if covarep and np.isneginf(array).any():
+                neg_inf = np.isneginf(array)
+                self.neg_inf_replaced[key] = self.neg_inf_replaced.get(key, 0) + int(neg_inf.sum())
+                array = np.where(neg_inf, 0, array)
+            message = nonfinite_message(array, where)
+            if message and self.impute == "none":
+                raise EmozslError(f"{message}; {IMPUTE_HINT}")
+            if message:
+                bad = ~np.isfinite(array)
+                self.imputed[key] = self.imputed.get(key, 0) + int(bad.sum())
+                array = np.where(bad, 0, array)
+        return check_array(array, where, rank)
 
 
 def check_same_n(arrays: dict[str, np.ndarray], where: str) -> None:

@@ -27,4 +27,14 @@ def format_summary(summary: dict) -> str:
     if replaced:
         lines.append("")
         lines.append("-inf set to 0: " + ", ".join(f"{k} {v}" for k, v in replaced.items()))
+    for note in summary.get("notes", ()):
+        lines.append(f"note: {note}")
+    imputed = summary.get("imputed")
+    if imputed:
+        lines.append("")
+        lines.append("NaN and infinities set to 0 (--impute zero): " + ", ".join(f"{k} {v}" for k, v in imputed.items()))
+    dropped = summary.get("dropped")
+    if dropped:
+        lines.append("")
+        lines.append(f"left out: {sum(dropped.values())} samples: " + ", ".join(f"{v} {k}" for k, v in dropped.items()))
     return "\n".join(lines)

@@ -11,14 +11,18 @@
   as the fallback, counted. Crops are stored as 0-255 RGB (uint8); models normalise them.
 
 The media libraries are an optional extra (`pip install emozsl[media]`); without them a raw data
-set fails with a one-line error naming the extra. Every decoding error names the utterance and file.
+set fails with a one-line error naming the extra. Every decoding error names the utterance and file;
+the header checks (`media_file`, `audio_info`, `check_image`, `check_video`) find the same faults
+cheaply, before any training (media_cache.check_media).
 """
 
 from __future__ import annotations
 
 import importlib
 import math
-from dataclasses import asdict, dataclass
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,7 +53,7 @@ class MediaSettings:
     max_frames: int = 160  # 80 s of frames
 
     def key(self, kind: str) -> str:
-        values = asdict(self)
+        values = vars(self)  # not asdict: its deep copy costs more than the check of a cached utterance
         audio = ("sample_rate", "n_mels", "n_fft", "hop", "chunk_frames", "log_mel", "max_chunks")
         kept = audio if kind == "audio" else ("frame_interval", "face_size", "max_frames")
         return ";".join(f"{k}={values[k]}" for k in kept)
@@ -64,27 +68,66 @@ def require(module: str, purpose: str):
                           f"(module {module} is missing)") from None
 
 
+def media_file(path: Path, utterance: str, what: str) -> os.stat_result:
+    """The status of a media file (`what`: audio, image, video), which must exist and hold
+    something; else an error naming the utterance and file."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise EmozslError(f"utterance {utterance}: {path}: no such {what} file") from None
+    except OSError as exc:
+        raise EmozslError(f"utterance {utterance}: {path}: cannot read ({first_line(exc)})") from None
+    if not status.st_size:
+        raise EmozslError(f"utterance {utterance}: {path}: empty {what} file")
+    return status
+
+
 # ---- audio ------------------------------------------------------------------------------------
 
+def audio_info(path: Path, utterance: str, expected_rate: int | None = None) -> tuple[int, int]:
+    """(samples, rate in Hz) as the file's header states them, without decoding: the file exists, is
+    not empty, its header decodes, it holds samples at MIN_SAMPLE_RATE or more, and its rate is the
+    one the data state (`expected_rate`, if any). Every fault is an EmozslError naming the
+    utterance and file."""
+    media_file(path, utterance, "audio")
+    soundfile = require("soundfile", "reading audio")
+    try:
+        info = soundfile.info(str(path))
+    except Exception as exc:  # soundfile raises its own error types for unreadable files
+        raise EmozslError(f"utterance {utterance}: {path}: cannot read audio ({first_line(exc)})") from None
+    if info.frames <= 0:
+        raise EmozslError(f"utterance {utterance}: {path}: the audio holds no samples")
+    if info.samplerate < MIN_SAMPLE_RATE:
+        raise EmozslError(f"utterance {utterance}: {path}: sample rate {info.samplerate} Hz is below "
+                          f"{MIN_SAMPLE_RATE} Hz")
+    if expected_rate is not None and info.samplerate != expected_rate:
+        raise EmozslError(f"utterance {utterance}: {path}: sample rate {info.samplerate} Hz, but the data say "
+                          f"{expected_rate} Hz")
+    return int(info.frames), int(info.samplerate)
+
+
 def read_audio(path: Path, utterance: str, expected_rate: int | None = None) -> tuple[np.ndarray, int]:
-    """Mono float samples and their rate; a stated rate that the file contradicts is an error."""
+    """Mono float32 samples (N,) and their rate in Hz, after the checks of `audio_info`."""
+    audio_info(path, utterance, expected_rate)
     soundfile = require("soundfile", "reading audio")
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises its own error types for unreadable files
         raise EmozslError(f"utterance {utterance}: {path}: cannot read audio ({first_line(exc)})") from None
-    if expected_rate is not None and rate != expected_rate:
-        raise EmozslError(f"utterance {utterance}: {path}: sample rate {rate} Hz, but the data say {expected_rate} Hz")
     return samples.mean(axis=1), int(rate)
 
 
 def check_samples(samples, rate, utterance: str, where: str) -> tuple[np.ndarray, int]:
+    """Audio samples (N,) or (N, channels) and their rate -> float64 mono (N,) and the rate as an int;
+    no samples, non-finite ones or a rate below MIN_SAMPLE_RATE are errors naming the utterance."""
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
-    if samples.ndim != 1 or not len(samples):
+    if samples.ndim != 1:
         raise EmozslError(f"utterance {utterance}: {where}: expected mono or (samples, channels) audio, "
                           f"found shape {samples.shape}")
+    if not len(samples):
+        raise EmozslError(f"utterance {utterance}: {where}: the audio holds no samples")
     if not np.isfinite(samples).all():
         raise EmozslError(f"utterance {utterance}: {where}: audio holds non-finite samples")
     if not isinstance(rate, (int, np.integer)) or rate < MIN_SAMPLE_RATE:
@@ -128,9 +171,9 @@ def power_spectrogram(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     return (np.abs(np.fft.rfft(padded[index] * window, axis=1)) ** 2).T
 
 
-def audio_chunks(samples: np.ndarray, rate: int, settings: MediaSettings) -> tuple[np.ndarray, bool]:
-    """(C, n_mels, chunk_frames) float32 chunks of the (log-)mel spectrogram, and whether the
-    utterance was cut at max_chunks."""
+def audio_chunks(samples: np.ndarray, rate: int, settings: MediaSettings) -> tuple[np.ndarray, int]:
+    """(C, n_mels, chunk_frames) float32 chunks of the (log-)mel spectrogram, C <= max_chunks, and
+    how many chunks beyond max_chunks were cut off."""
     samples = resample(samples, rate, settings.sample_rate)
     mel = mel_filterbank(settings.sample_rate, settings.n_fft, settings.n_mels) @ power_spectrogram(
         samples, settings.n_fft, settings.hop)
@@ -138,16 +181,27 @@ def audio_chunks(samples: np.ndarray, rate: int, settings: MediaSettings) -> tup
         mel = np.log(mel + 1e-6)
         mel = (mel - mel.mean()) / (mel.std() + 1e-5)  # per utterance: loudness and channel gain drop out
     width = settings.chunk_frames
-    count = -(-mel.shape[1] // width)
-    cut = count > settings.max_chunks
-    count = min(count, settings.max_chunks)
+    whole = -(-mel.shape[1] // width)
+    count = min(whole, settings.max_chunks)
     padded = np.zeros((settings.n_mels, count * width))
     kept = mel[:, :count * width]
     padded[:, :kept.shape[1]] = kept
-    return padded.reshape(settings.n_mels, count, width).transpose(1, 0, 2).astype(np.float32), cut
+    return padded.reshape(settings.n_mels, count, width).transpose(1, 0, 2).astype(np.float32), whole - count
 
 
 # ---- frames -----------------------------------------------------------------------------------
+
+def check_image(path: Path, utterance: str) -> None:
+    """The image's header decodes (Pillow reads the header only, not the pixels)."""
+    image_module = require("PIL.Image", "reading frames")
+    try:
+        with image_module.open(path) as image:
+            width, height = image.size
+    except Exception as exc:  # Pillow raises several types for unreadable files
+        raise EmozslError(f"utterance {utterance}: {path}: cannot read image ({first_line(exc)})") from None
+    if not width or not height:
+        raise EmozslError(f"utterance {utterance}: {path}: the image is {width}x{height} pixels")
+
 
 def read_image(path: Path, utterance: str) -> np.ndarray:
     """An RGB uint8 image (H, W, 3)."""
@@ -178,9 +232,11 @@ def sample_every(items: list, fps: float, interval: float) -> list:
     return items[::step]
 
 
-def video_frames(path: Path, utterance: str, interval: float, limit: int) -> list[np.ndarray]:
-    """RGB frames every `interval` seconds of a video file (OpenCV, by timestamp)."""
+@contextmanager
+def _open_video(path: Path, utterance: str):
+    """An open OpenCV capture of the video and its frame rate."""
     cv2 = require("cv2", "reading videos")
+    media_file(path, utterance, "video")
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
@@ -188,18 +244,43 @@ def video_frames(path: Path, utterance: str, interval: float, limit: int) -> lis
         fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
         if fps <= 0:
             raise EmozslError(f"utterance {utterance}: {path}: the video states no frame rate")
-        frames, index, next_time = [], 0, 0.0
-        while len(frames) < limit:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index / fps + 1e-9 >= next_time:
-                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-                next_time += interval
-            index += 1
-        return frames
+        yield capture, fps
     finally:
         capture.release()
+
+
+def _no_frame(path: Path, utterance: str) -> EmozslError:
+    return EmozslError(f"utterance {utterance}: {path}: the video opens but decodes no frame")
+
+
+def check_video(path: Path, utterance: str) -> None:
+    """The video opens, states a frame rate and decodes its first frame (one frame, not the file)."""
+    with _open_video(path, utterance) as (capture, _):
+        if not capture.read()[0]:
+            raise _no_frame(path, utterance)
+
+
+def video_frames(path: Path, utterance: str, interval: float, limit: int) -> tuple[list[np.ndarray], int]:
+    """RGB uint8 frames (H, W, 3), one every `interval` seconds of a video file (OpenCV, by
+    timestamp), at most `limit`, and how many more the rest of the video would have given (cut). A
+    video that decodes no frame is an error naming the utterance and file."""
+    cv2 = require("cv2", "reading videos")
+    with _open_video(path, utterance) as (capture, fps):
+        frames, cut, index, next_time = [], 0, 0, 0.0
+        while capture.grab():  # only the kept frames are converted to pixels (retrieve)
+            if index / fps + 1e-9 >= next_time:
+                if len(frames) == limit:
+                    cut += 1
+                else:
+                    ok, frame = capture.retrieve()
+                    if not ok:
+                        break
+                    frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+                next_time += interval
+            index += 1
+    if not frames:
+        raise _no_frame(path, utterance)
+    return frames, cut
 
 
 @lru_cache(maxsize=1)

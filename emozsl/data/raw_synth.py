@@ -21,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emozsl.data.dataset import SPLITS
-from emozsl.data.media import require
-from emozsl.data.raw import write_raw_table
-from emozsl.data.readers import MOSEI_EMOTIONS
+from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
+from emozsl.data.media import MediaSettings, require
+from emozsl.data.media_refs import AudioRef, FramesRef, MediaColumn
+from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.data.synth_labels import mosei_intensities
+from emozsl.data.utterance_table import write_raw_table
 from emozsl.embeddings import load_embeddings
 from emozsl.fileio import replacing
 from emozsl.label_words import label_vectors
@@ -34,7 +36,7 @@ RAW_SIZES = {"small": {"train": 320, "valid": 80, "test": 240},
 RATES = (16000, 16000, 16000, 22050)
 PARTIALS = np.geomspace(180.0, 5200.0, 16)
 VOCABULARY_SIZE = 160
-FRAME = 48
+FRAME = MediaSettings().face_size  # drawn at the crop size, so frames are used as they are
 HIDDEN = 32
 LATENT_NOISE = 0.08
 
@@ -107,8 +109,6 @@ def synth_raw(out: str | Path, size: str = "small", seed: int = 0, embeddings: s
               sizes: dict[str, int] | None = None) -> Path:
     """Write a generated raw data set under `out` (utterances.csv and media/); returns the table.
     `sizes` (utterances per split) overrides `size`."""
-    from emozsl.data.synth import mosei_intensities
-
     soundfile = require("soundfile", "writing generated audio")
     image_module = require("PIL.Image", "writing generated frames")
     out = Path(out)
@@ -153,9 +153,6 @@ def synth_raw(out: str | Path, size: str = "small", seed: int = 0, embeddings: s
 
 
 def _write_table(out: Path, rows: list[tuple]) -> Path:
-    from emozsl.data.dataset import MultimodalDataset, SplitData
-    from emozsl.data.raw import AudioRef, FramesRef, MediaColumn
-
     splits = {}
     for split in SPLITS:
         part = [r for r in rows if r[1] == split]

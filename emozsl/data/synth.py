@@ -16,11 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import norm
 
 from emozsl.data.cherma import CHERMA_EMOTIONS, write_cherma_folder
 from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
-from emozsl.data.readers import IEMOCAP4_EMOTIONS, IEMOCAP9_EMOTIONS, MOSEI_EMOTIONS
+from emozsl.data.iemocap import IEMOCAP4_EMOTIONS, IEMOCAP9_EMOTIONS
+from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.data.raw_synth import synth_raw
+from emozsl.data.synth_labels import INTENSITY_LEVELS, mosei_intensities
 from emozsl.data.writers import (
     write_iemocap9_folder,
     write_mosei_folder,
@@ -38,18 +40,6 @@ LATENT_NOISE = 0.3
 
 MOSEI_SIZES = {"small": {"train": 1600, "valid": 300, "test": 600},
                "full": {"train": 15290, "valid": 2291, "test": 4832}}
-MOSEI_PREVALENCE = np.array([0.21, 0.18, 0.08, 0.53, 0.26, 0.10])
-# Latent correlations of anger, disgust, fear, happy, sad, surprise (negative emotions co-occur).
-MOSEI_CORRELATION = np.array([
-    [1.00, 0.50, 0.20, -0.30, 0.35, 0.05],
-    [0.50, 1.00, 0.15, -0.30, 0.30, 0.00],
-    [0.20, 0.15, 1.00, -0.15, 0.30, 0.10],
-    [-0.30, -0.30, -0.15, 1.00, -0.25, 0.10],
-    [0.35, 0.30, 0.30, -0.25, 1.00, 0.00],
-    [0.05, 0.00, 0.10, 0.10, 0.00, 1.00]])
-INTENSITY_LEVELS = np.arange(1, 10) / 3.0  # 0.33 .. 3.0, MOSEI's annotation steps
-INTENSITY_PROBS = np.array([0.30, 0.20, 0.17, 0.11, 0.08, 0.06, 0.04, 0.02, 0.02])
-
 # IEMOCAP 9-class per-class counts (train, valid, test), protocol.md section 3.
 IEMOCAP9_COUNTS = {"anger": (735, 136, 227), "excited": (686, 206, 141), "fear": (19, 9, 12),
                    "sad": (690, 188, 193), "surprised": (65, 17, 25), "frustrated": (1235, 319, 278),
@@ -110,15 +100,6 @@ def _features(latent: np.ndarray | dict[str, np.ndarray], maps: HiddenMaps, step
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-def mosei_intensities(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 6) MOSEI-like intensities: a Gaussian copula gives the prevalence and co-occurrence."""
-    # Cholesky by hand: multivariate_normal's SVD can differ across BLAS builds, and the
-    # generated labels must be identical on every machine (splits are tied to them).
-    z = rng.standard_normal((n, len(MOSEI_EMOTIONS))) @ np.linalg.cholesky(MOSEI_CORRELATION).T
-    present = z > norm.ppf(1 - MOSEI_PREVALENCE)
-    return present * rng.choice(INTENSITY_LEVELS, size=present.shape, p=INTENSITY_PROBS)
 
 
 def synth_mosei(size: str = "small", seed: int = 0, embeddings: str | None = None) -> MultimodalDataset:
@@ -226,8 +207,6 @@ def write_synth(fmt: str, out: str | Path, size: str = "small", seed: int = 0,
             noalign = synth_iemocap9(size, seed, embeddings, IEMOCAP_UNALIGNED_STEPS[size])
             written.append(write_mult_pickle(iemocap4_subset(noalign), out / "iemocap_data_noalign.pkl"))
     elif fmt == "raw":
-        from emozsl.data.raw_synth import synth_raw  # needs the media extra
-
         written = [synth_raw(out, size, seed, embeddings)]
     elif fmt == "cherma":
         dataset, lengths = synth_cherma(size, seed, embeddings, disagreement)

@@ -10,13 +10,8 @@ import h5py
 import numpy as np
 
 from emozsl.data.dataset import MultimodalDataset
-from emozsl.data.readers import (
-    IEMOCAP9_COLUMNS,
-    IEMOCAP9_FILES,
-    IEMOCAP9_STEPS,
-    MOSEI_FILES,
-    MULT_KEYS,
-)
+from emozsl.data.iemocap import IEMOCAP9_COLUMNS, IEMOCAP9_FILES, IEMOCAP9_STEPS, MULT_KEYS
+from emozsl.data.mosei import MOSEI_FILES
 from emozsl.errors import EmozslError
 from emozsl.fileio import replacing
 

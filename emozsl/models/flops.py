@@ -14,7 +14,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from emozsl.data.media import MediaSettings
-from emozsl.data.raw import MEDIA_STEP_DIMS
+from emozsl.data.media_refs import MEDIA_STEP_DIMS
 from emozsl.errors import FieldError
 from emozsl.models.build import build_model
 from emozsl.models.mesm import SparseCNN

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from emozsl.data.media import MediaSettings
 from emozsl.errors import EmozslError, FieldError
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, sinusoidal_positions
 
@@ -215,14 +216,15 @@ class EndToEnd(nn.Module):
         vector's size (MESM's query)."""
         super().__init__()
         self.log_mel = log_mel
+        media = MediaSettings(log_mel=log_mel)  # the geometry of chunks and crops is the media settings'
         self.text = (text_encoder(text_model, vocabulary, text_dim, text_layers, heads, dropout, max_tokens)
                      if "text" in input_dims else None)
         query_dim = self.text.output_dim if self.text is not None else 0
         self.streams = nn.ModuleDict()
         if "audio" in input_dims:
-            self.streams["audio"] = MediaStream(cnn(1, 128, 32, query_dim), d, layers, heads, dropout)
+            self.streams["audio"] = MediaStream(cnn(1, media.n_mels, media.chunk_frames, query_dim), d, layers, heads, dropout)
         if "visual" in input_dims:
-            self.streams["visual"] = MediaStream(cnn(3, 48, 48, query_dim), d, layers, heads, dropout,
+            self.streams["visual"] = MediaStream(cnn(3, media.face_size, media.face_size, query_dim), d, layers, heads, dropout,
                                                  (FACE_MEAN, FACE_STD))
         self.dropout = nn.Dropout(dropout)
         self.space_dims = {**({"text": self.text.output_dim} if self.text is not None else {}),

@@ -1,0 +1,445 @@
+"""CMU-MOSEI as the CMU Multimodal SDK distributes it: one HDF5 "computational sequence" (.csd) per
+feature set, read into the same data set as the processed folder (name "mosei", emotions anger,
+disgust, fear, happy, sad, surprise). Facts and figures: shared/spec/csd.md.
+
+    <root name>/data/<video id>/features    (n, D) one row per time interval
+    <root name>/data/<video id>/intervals   (n, 2) start and end, in seconds
+    <root name>/metadata/<key>              one string each
+
+| modality | root name (usual file)                                   | rows        | D   |
+|----------|----------------------------------------------------------|-------------|-----|
+| (timing) | words (CMU_MOSEI_TimestampedWords.csd)                   | one a word  | 1   |
+| text     | glove_vectors (CMU_MOSEI_TimestampedGloveVectors.csd)    | one a word  | 300 |
+| audio    | COVAREP (CMU_MOSEI_COVAREP.csd)                          | 100 Hz      | 74  |
+| visual   | FACET 4.2 (CMU_MOSEI_VisualFacet42.csd), else            | ~30 Hz      | 35  |
+|          | OpenFace_2 (CMU_MOSEI_VisualOpenFace2.csd)               | video rate  | 713 |
+| labels   | All Labels (CMU_MOSEI_Labels.csd), else the older        | a segment   | 7   |
+|          | Emotion Labels (CMU_MOSEI_LabelsEmotions.csd)            | a segment   | 6   |
+
+From sequences to utterances (what the SDK's word-level alignment does, done here per video):
+- Pivot: the word-vector rows. When the words file is there, the rows of its "sp" (pause) tokens
+  are left out of the pivot (matched by interval: the SDK's plain GloVe file has none, its
+  "_with_SP" variant has them); with the vectors alone every row is a word.
+- Alignment: for each word, audio and visual are the mean of their rows whose interval overlaps
+  the word's (start < word end and end > word start: rows that only touch a boundary are out; a
+  zero-length word takes the rows around its instant). A word no row overlaps gets zeros; how
+  many is said in the data set's `source`. COVAREP -inf (the log of silence) is set to 0 before
+  averaging and counted in `neg_inf_replaced` ("split/audio"); other non-finite values follow
+  dataset.FeatureValues (an error naming file, video and count, or `impute="zero"`).
+- Segments: each labels row of a video (its interval) is one utterance holding the words whose
+  interval midpoint lies in [start, end], in time order; the last `words` are kept (Keras
+  pad_sequences' default cut) and shorter ones are zero-padded at the front, as the processed
+  folder is. Id: "{video}[{k}]", k the row in the labels file. Labels are reordered from the SDK's
+  columns (sentiment, happy, sad, anger, surprise, disgust, fear: SDK issue 191; 'Emotion Labels'
+  without sentiment: issue 144) to the processed order (issue 124); intensities are kept as they
+  are (a few exceed 3: issue 8), an emotion is present when > 0.
+- Splits: the SDK's standard folds (mosei_folds.json); utterances follow their video, ordered by
+  the fold's video order, then k. Segments left out are counted by cause in `dropped`.
+
+Memory: one video at a time of each sequence (its feature rows spanning the video's labelled words,
+plus float64 running sums of them), and the output arrays (N, words, D) float32; files are never
+read whole. Errors: EmozslError, one line naming the folder or the file, video and field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from emozsl.data.dataset import (
+    SPLITS,
+    FeatureValues,
+    MultimodalDataset,
+    SplitData,
+    check_array,
+)
+from emozsl.data.mosei import MOSEI_EMOTIONS, SDK_LABEL_COLUMNS
+from emozsl.errors import EmozslError, FieldError, first_line
+
+FOLDS_FILE = "mosei_folds.json"
+SP_TOKEN = "sp"  # the words file's pause token
+
+
+@dataclass(frozen=True)
+class Sequence:
+    role: str  # "words", "text", "audio", "visual" or "labels"
+    root: str  # the SDK's root name
+    file: str  # the SDK's usual file name
+    columns: tuple[str, ...] = ()  # label sequences: their columns
+
+    def named(self) -> str:
+        return f"'{self.root}' (usually {self.file})"
+
+
+WORDS = Sequence("words", "words", "CMU_MOSEI_TimestampedWords.csd")
+VECTORS = Sequence("text", "glove_vectors", "CMU_MOSEI_TimestampedGloveVectors.csd")
+COVAREP = Sequence("audio", "COVAREP", "CMU_MOSEI_COVAREP.csd")
+FACET = Sequence("visual", "FACET 4.2", "CMU_MOSEI_VisualFacet42.csd")
+OPENFACE = Sequence("visual", "OpenFace_2", "CMU_MOSEI_VisualOpenFace2.csd")
+ALL_LABELS = Sequence("labels", "All Labels", "CMU_MOSEI_Labels.csd", tuple(SDK_LABEL_COLUMNS))
+EMOTION_LABELS = Sequence("labels", "Emotion Labels", "CMU_MOSEI_LabelsEmotions.csd", tuple(SDK_LABEL_COLUMNS[1:]))
+# In order of preference within a role: FACET 4.2 is what the processed data hold.
+KNOWN = (WORDS, VECTORS, COVAREP, FACET, OPENFACE, ALL_LABELS, EMOTION_LABELS)
+
+
+def _key(root: str) -> str:
+    """Root names compared without case, spaces or punctuation ("FACET 4.2" ~ "Facet_42")."""
+    return "".join(c for c in root.lower() if c.isalnum())
+
+
+BY_KEY = {_key(s.root): s for s in KNOWN}
+
+
+@lru_cache(maxsize=1)
+def mosei_folds() -> dict[str, tuple[str, ...]]:
+    """The standard folds, split -> video ids (strings, in the SDK's order): the SDK's
+    cmu_mosei_std_folds.py, shipped as package data with its provenance (mosei_folds.json)."""
+    doc = json.loads(resources.files("emozsl.data").joinpath(FOLDS_FILE).read_text(encoding="utf-8"))
+    return {split: tuple(doc["folds"][split]) for split in SPLITS}
+
+
+def _root_of(h5: h5py.File) -> str | None:
+    """The root name when the file has the SDK's layout: one top-level group holding data and metadata."""
+    keys = list(h5.keys())
+    if len(keys) == 1 and isinstance(h5[keys[0]], h5py.Group) and {"data", "metadata"} <= set(h5[keys[0]].keys()):
+        return keys[0]
+    return None
+
+
+def _sequence_root(file: Path) -> str | None:
+    """`file`'s root name when its content is a computational sequence, else None (headers only).
+    Raises OSError for an HDF5 file that cannot be opened."""
+    if not h5py.is_hdf5(file):
+        return None
+    with h5py.File(file, "r") as h5:
+        return _root_of(h5)
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def csd_folder(path: Path) -> Path | None:
+    """`path` when it is a folder holding at least one computational sequence, detected by content
+    (an HDF5 file whose single top-level group holds `data` and `metadata`; a .csd suffix alone is
+    not enough), else None. Opens headers only, and stops at the first sequence found."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    for file in _files(path):
+        with contextlib.suppress(OSError):  # an unreadable file is not a sign of this format
+            if _sequence_root(file) is not None:
+                return path
+    return None
+
+
+def explain_csd_file(path: Path) -> str | None:
+    """A one-line pointer when `path` is ONE computational sequence file rather than its folder;
+    None when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        root = _sequence_root(path)
+    except OSError:
+        return None
+    if root is None:
+        return None
+    return (f"{path}: one CMU Multimodal SDK computational sequence ('{root}'); pass the folder holding it "
+            f"({path.parent}) with the others: {VECTORS.file}, {COVAREP.file}, {FACET.file} (or "
+            f"{OPENFACE.file}) and {ALL_LABELS.file}")
+
+
+def _read(dataset: h5py.Dataset, where: str, rows=slice(None)) -> np.ndarray:
+    try:
+        return dataset[rows]
+    except OSError as exc:  # h5py reports failed reads (a damaged file) as OSError
+        raise EmozslError(f"{where}: cannot be read ({first_line(exc)})") from None
+
+
+class _Opened:
+    """One sequence file, open: its videos' entries, checked as they are read."""
+
+    def __init__(self, sequence: Sequence, file: Path, h5: h5py.File):
+        self.sequence, self.file = sequence, file
+        self.data = h5[_root_of(h5)]["data"]
+        self.dim: int | None = None
+
+    def __contains__(self, video: str) -> bool:
+        return video in self.data
+
+    def entry(self, video: str) -> tuple[h5py.Dataset, str]:
+        """The features dataset of `video` (shapes checked, not read) and how messages name it."""
+        where = f"{self.file}: video {video}"
+        group = self.data[video]
+        if not isinstance(group, h5py.Group) or not {"features", "intervals"} <= set(group.keys()):
+            raise EmozslError(f"{where}: expected arrays 'features' and 'intervals'")
+        features, intervals = group["features"], group["intervals"]
+        if intervals.ndim != 2 or intervals.shape[1] != 2:
+            raise EmozslError(f"{where}, intervals: expected shape (n, 2), found {intervals.shape}")
+        if features.ndim != 2 or features.shape[0] != intervals.shape[0]:
+            raise EmozslError(f"{where}, features: expected shape ({intervals.shape[0]}, D) for its "
+                              f"{intervals.shape[0]} intervals, found {features.shape}")
+        self.dim = features.shape[1] if self.dim is None else self.dim
+        if features.shape[1] != self.dim:
+            raise EmozslError(f"{where}, features: {features.shape[1]} values a row, the file's first video "
+                              f"has {self.dim}")
+        if self.sequence.columns and self.dim != len(self.sequence.columns):
+            raise EmozslError(f"{where}, features: {self.dim} columns, '{self.sequence.root}' has "
+                              f"{len(self.sequence.columns)} ({', '.join(self.sequence.columns)})")
+        return features, where
+
+    def rows(self, video: str) -> int:
+        return self.entry(video)[0].shape[0]
+
+    def intervals(self, video: str) -> np.ndarray:
+        """(n, 2) float64 start and end times, finite, none ending before it starts."""
+        where = f"{self.file}: video {video}, intervals"
+        raw = _read(self.data[video]["intervals"], where)
+        if raw.dtype.kind not in "fiu":
+            raise EmozslError(f"{where}: expected numbers, found dtype {raw.dtype}")
+        intervals = raw.astype(np.float64)
+        if not np.isfinite(intervals).all():
+            raise EmozslError(f"{where}: holds {int((~np.isfinite(intervals)).sum())} NaN or infinite values")
+        backwards = np.flatnonzero(intervals[:, 1] < intervals[:, 0])
+        if backwards.size:
+            start, end = intervals[backwards[0]]
+            raise EmozslError(f"{where}: row {backwards[0]} ends at {end:g}, before it starts at {start:g}")
+        return intervals
+
+
+def _interval_keys(intervals: np.ndarray) -> np.ndarray:
+    """One comparable value per (start, end) pair (a complex number), rounded to the microsecond
+    so that the words and vectors files' copies of one interval compare equal."""
+    return np.ascontiguousarray(np.round(intervals, 6)).view(np.complex128).ravel()
+
+
+@dataclass
+class _Video:
+    """What pass 1 decides for one video: its pivot words and its kept segments."""
+    video: str
+    rows: np.ndarray  # (n,) the pivot words' rows in the vectors file, in time (midpoint) order
+    words: np.ndarray  # (n, 2) their intervals
+    segments: np.ndarray  # (S,) row k of each kept segment in the labels file
+    first: np.ndarray  # (S,) its first kept word (index into `rows`)
+    end: np.ndarray  # (S,) one past its last word
+    labels: np.ndarray  # (S, 6) in MOSEI_EMOTIONS order
+
+
+class _Reader:
+    def __init__(self, folder: Path, words: int, values: FeatureValues):
+        self.folder, self.steps, self.values = folder, words, values
+        self.dropped: dict[str, int] = {}
+        self.empty_words = {"audio": 0, "visual": 0}
+
+    def drop(self, cause: str, count: int) -> None:
+        if count:
+            self.dropped[cause] = self.dropped.get(cause, 0) + count
+
+    def find(self) -> dict[Sequence, Path]:
+        """The known sequences in the folder, by content; a .csd file that is not one is an error."""
+        found: dict[Sequence, Path] = {}
+        for file in _files(self.folder):
+            try:
+                root = _sequence_root(file)
+            except OSError as exc:
+                if file.suffix.lower() != ".csd":
+                    continue
+                raise EmozslError(f"{file}: not a readable HDF5 file ({first_line(exc)})") from None
+            if root is None:
+                if file.suffix.lower() == ".csd":
+                    raise EmozslError(f"{file}: not a CMU SDK computational sequence (expected one top-level "
+                                      "group holding 'data' and 'metadata')")
+                continue
+            sequence = BY_KEY.get(_key(root))
+            if sequence is None:
+                continue  # the SDK's other feature sets (phones, OpenSMILE, ...) are not used
+            if sequence in found:
+                raise EmozslError(f"{self.folder}: two files hold '{root}': {found[sequence].name} and "
+                                  f"{file.name}; keep one")
+            found[sequence] = file
+        return found
+
+    def choose(self, found: dict[Sequence, Path]) -> tuple[dict[str, Sequence], list[str]]:
+        """role -> the sequence read for it, and notes on the choices; a missing one is an error."""
+        chosen, notes = {}, []
+        for role in ("labels", "text", "audio", "visual"):
+            candidates = [s for s in KNOWN if s.role == role and s in found]
+            if not candidates:
+                raise EmozslError(self._missing(role, found))
+            chosen[role] = candidates[0]
+            if len(candidates) > 1:
+                reason = " (what the processed data hold)" if role == "visual" else ""
+                notes.append(f"{candidates[0].root} used, not {candidates[1].root}{reason}")
+        if WORDS in found:
+            chosen["words"] = WORDS
+            notes.append(f"'{SP_TOKEN}' pause tokens left out")
+        return chosen, notes
+
+    def _missing(self, role: str, found: dict[Sequence, Path]) -> str:
+        where = f"{self.folder}: no {role} sequence"
+        if role == "labels":
+            return f"{where}: {ALL_LABELS.named()} or the older {EMOTION_LABELS.named()}"
+        if role == "text" and WORDS in found:
+            return (f"{where}: {found[WORDS].name} ('{WORDS.root}') gives word timing but no features; "
+                    f"the text modality is the word vectors, {VECTORS.named()}")
+        if role == "visual":
+            return f"{where}: {FACET.named()} or {OPENFACE.named()}"
+        return f"{where}: {(VECTORS if role == 'text' else COVAREP).named()}"
+
+    def pivot(self, video: str, text: _Opened, words: _Opened | None) -> tuple[np.ndarray, np.ndarray]:
+        """The vector rows that are words (pauses left out) in time order, and their intervals."""
+        text.entry(video)
+        intervals = text.intervals(video)
+        keep = np.ones(len(intervals), bool)
+        if words is not None and video in words:
+            tokens_ds, where = words.entry(video)
+            tokens = _read(tokens_ds, f"{where}, features").ravel()
+            sp = SP_TOKEN if tokens.dtype.kind == "U" else SP_TOKEN.encode()
+            pauses = words.intervals(video)[tokens == sp]
+            keep = ~np.isin(_interval_keys(intervals), _interval_keys(pauses))
+        rows = np.flatnonzero(keep)
+        rows = rows[np.argsort(intervals[rows].mean(1), kind="stable")]
+        return rows, intervals[rows]
+
+    def plan(self, video: str, seqs: dict[str, _Opened]) -> _Video | None:
+        """Pass 1: the video's utterances (no feature is read); None when none is kept."""
+        labels = seqs["labels"]
+        for role in ("text", "audio", "visual"):
+            if video not in seqs[role]:
+                self.drop(f"segments of videos missing from {seqs[role].sequence.root}", labels.rows(video))
+                return None
+        seqs["audio"].entry(video)
+        seqs["visual"].entry(video)
+        rows, intervals = self.pivot(video, seqs["text"], seqs.get("words"))
+        segments = labels.intervals(video)
+        raw_ds, where = labels.entry(video)
+        raw = _read(raw_ds, f"{where}, features")
+        if raw.dtype.kind not in "fiu":
+            raise EmozslError(f"{where}, features: expected numbers, found dtype {raw.dtype}")
+        bad = np.argwhere(~np.isfinite(raw))
+        if bad.size:
+            k, column = bad[0]
+            raise EmozslError(f"{where}, row {k}, {labels.sequence.columns[column]}: label {raw[k, column]}")
+        order = [labels.sequence.columns.index(e) for e in MOSEI_EMOTIONS]
+        mids = intervals.mean(1)
+        first = np.searchsorted(mids, segments[:, 0], side="left")
+        end = np.searchsorted(mids, segments[:, 1], side="right")
+        kept = end > first
+        self.drop("segments with no words", int((~kept).sum()))
+        if not kept.any():
+            return None
+        end = end[kept]
+        first = np.maximum(first[kept], end - self.steps)  # keep the last words (pad_sequences' cut)
+        return _Video(video, rows, intervals, np.flatnonzero(kept), first, end,
+                      raw[kept][:, order].astype(np.float32))
+
+    def aligned(self, seq: _Opened, video: str, words: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """Pass 2, one modality: (n, D) float32 mean of the rows overlapping each word (zeros where
+        none does), and (n,) which words had none. Reads only the rows spanning `words`."""
+        features, where = seq.entry(video)
+        intervals = seq.intervals(video)
+        order = None
+        if np.any(np.diff(intervals[:, 0]) < 0):
+            order = np.argsort(intervals[:, 0], kind="stable")
+            intervals = intervals[order]
+        late = np.flatnonzero(np.diff(intervals[:, 1]) < 0)
+        if late.size:  # contiguous overlap ranges (searchsorted on the ends) need ordered ends
+            raise EmozslError(f"{where}, intervals: a row ending at {intervals[late[0], 1]:g} comes before one "
+                              f"ending at {intervals[late[0] + 1, 1]:g} though it starts no later; emozsl's "
+                              "alignment needs rows in time order")
+        # Rows [start, stop) overlap a word: they start before it ends and end after it starts.
+        stop = np.searchsorted(intervals[:, 0], words[:, 1], side="left")
+        start = np.minimum(np.searchsorted(intervals[:, 1], words[:, 0], side="right"), stop)
+        low, high = int(start.min()), int(stop.max())
+        if order is None:
+            rows = _read(features, f"{where}, features", slice(low, high))
+        else:
+            rows = _read(features, f"{where}, features")[order][low:high]
+        rows = self.values.check(rows, f"{where}, features", key, 2, covarep=seq.sequence is COVAREP)
+        sums = np.zeros((high - low + 1, rows.shape[1]))
+        np.cumsum(rows, axis=0, dtype=np.float64, out=sums[1:])
+        count = stop - start
+        means = (sums[stop - low] - sums[start - low]) / np.maximum(count, 1)[:, None]
+        return means.astype(np.float32), count == 0
+
+    def fill(self, split: str, videos: list[_Video], seqs: dict[str, _Opened]) -> SplitData:
+        """Pass 2: the split's arrays, one video at a time."""
+        n = sum(len(v.segments) for v in videos)
+        out = {m: np.zeros((n, self.steps, seqs[m].dim), np.float32) for m in ("text", "audio", "visual")}
+        labels, ids, row = np.zeros((n, len(MOSEI_EMOTIONS)), np.float32), [], 0
+        for v in videos:
+            span = slice(int(v.first.min()), int(v.end.max()))
+            first, end = v.first - span.start, v.end - span.start
+            vectors_ds, where = seqs["text"].entry(v.video)
+            vectors = self.values.check(_read(vectors_ds, f"{where}, features"), f"{where}, features",
+                                        f"{split}/text", 2)
+            steps = {"text": vectors[v.rows[span]]}
+            for modality in ("audio", "visual"):
+                steps[modality], empty = self.aligned(seqs[modality], v.video, v.words[span], f"{split}/{modality}")
+                running = np.concatenate([[0], np.cumsum(empty)])
+                self.empty_words[modality] += int((running[end] - running[first]).sum())
+            for k, a, b in zip(v.segments, first, end):
+                for modality, array in steps.items():
+                    out[modality][row, self.steps - (b - a):] = array[a:b]
+                ids.append(f"{v.video}[{k}]")
+                row += 1
+            labels[row - len(v.segments):row] = v.labels
+        where = f"{self.folder} ({split} split)"
+        for modality, array in out.items():
+            out[modality] = check_array(array, f"{where}, {modality}", 3)
+        labels = check_array(labels, f"{where}, labels", 2, len(MOSEI_EMOTIONS))
+        return SplitData(out, labels, np.array(ids, dtype=str))
+
+    def read(self) -> MultimodalDataset:
+        found = self.find()
+        chosen, notes = self.choose(found)
+        folds = mosei_folds()
+        with contextlib.ExitStack() as stack:
+            seqs = {}
+            for role, sequence in chosen.items():
+                try:
+                    h5 = stack.enter_context(h5py.File(found[sequence], "r"))
+                except OSError as exc:
+                    raise EmozslError(f"{found[sequence]}: not a readable HDF5 file ({first_line(exc)})") from None
+                seqs[role] = _Opened(sequence, found[sequence], h5)
+            labels = seqs["labels"]
+            in_folds = {v for ids in folds.values() for v in ids}
+            self.drop("segments of videos in no standard fold",
+                      sum(labels.rows(v) for v in labels.data if v not in in_folds))
+            plans = {split: [p for p in (self.plan(v, seqs) for v in folds[split] if v in labels) if p]
+                     for split in SPLITS}
+            for split, videos in plans.items():
+                if not videos:
+                    left = "; ".join(f"{c}: {n}" for c, n in self.dropped.items()) or "none"
+                    raise EmozslError(f"{self.folder}: no utterance in the {split} split: no video of its standard "
+                                      f"fold gave one (segments left out: {left})")
+            splits = {split: self.fill(split, videos, seqs) for split, videos in plans.items()}
+            used = ", ".join(f"{role} {chosen[role].root}" for role in ("text", "audio", "visual", "labels"))
+        empty = ", ".join(f"{m} {n}" for m, n in self.empty_words.items() if n)
+        if empty:
+            notes.append(f"words with no overlapping row, set to 0: {empty}")
+        notes = [f"CMU SDK sequences: {used}; {self.steps} words an utterance", *notes]
+        return MultimodalDataset("mosei", list(MOSEI_EMOTIONS), splits, str(self.folder), self.values.neg_inf_replaced,
+                                 dropped=self.dropped, imputed=self.values.imputed, notes=notes)
+
+
+def read_csd_folder(folder: Path, words: int = 20, impute: str = "none") -> MultimodalDataset:
+    """CMU-MOSEI from the SDK's computational sequences in `folder` (module docstring): text
+    (N, words, 300) GloVe, audio (N, words, 74) COVAREP, visual (N, words, 35) FACET 4.2 or
+    (N, words, 713) OpenFace 2, one row a word (front zero padding), labels (N, 6) intensities in
+    MOSEI_EMOTIONS order; ids "{video}[{k}]"; standard folds. `impute`: dataset.FeatureValues.
+
+    Errors (EmozslError, one line): a missing sequence (named by root and usual file); a .csd file
+    that is unreadable or not a sequence; a malformed entry, NaN label or bad interval (file, video,
+    field, value); non-finite features (file, video, count; unless impute="zero")."""
+    if isinstance(words, bool) or not isinstance(words, int) or words < 1:
+        raise FieldError("words", words, "must be a whole number of words, at least 1")
+    return _Reader(Path(folder), words, FeatureValues(impute)).read()

@@ -1,0 +1,88 @@
+"""Every on-disk data format emozsl reads, detected through one table, and `load_dataset`.
+
+A format is one row: its name, what it is (for messages), `detect` (the path to read, given what
+the user passed, or None) and `read`. Adding a format is one module plus one row here. Rows are
+tried in order, so a more specific layout comes before a looser one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from emozsl.data.cherma import is_cherma_folder, read_cherma_folder
+from emozsl.data.csd import csd_folder, explain_csd_file, read_csd_folder
+from emozsl.data.dataset import MultimodalDataset
+from emozsl.data.iemocap import iemocap9_folder, mult_pickle, read_iemocap9_folder, read_mult_pickle
+from emozsl.data.mesm import mesm_root, read_mesm_folder
+from emozsl.data.mosei import mosei_folder, read_mosei_folder
+from emozsl.data.safe_h5 import read_safe_h5, safe_h5_file
+from emozsl.data.utterance_table import read_raw_table, table_path
+from emozsl.errors import EmozslError
+
+DEFAULT_DATA = "data/synth-mosei"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user allows a reader to do: unpickle files they trust; set non-finite feature
+    values to 0 (`impute`, dataset.FeatureValues)."""
+    trust_pickle: bool = False
+    impute: str = "none"
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    what: str  # how messages describe it
+    holder: str  # "folder", "file" or "either": what the user passes
+    detect: Callable[[Path], Path | None]
+    read: Callable[[Path, ReadOptions], MultimodalDataset]
+
+
+FORMATS = (
+    Format("table", "a raw-media table (utterances.csv or .jsonl)", "either", table_path,
+           lambda p, o: read_raw_table(p)),
+    Format("mesm", "the released MESM layout (MOSEI_RAW_PROCESSED or IEMOCAP_RAW_PROCESSED)", "folder", mesm_root,
+           lambda p, o: read_mesm_folder(p, o.trust_pickle)),
+    Format("mosei", "a processed CMU-MOSEI folder (ey_train.h5, ...)", "folder", mosei_folder,
+           lambda p, o: read_mosei_folder(p, o.impute)),
+    Format("mosei-csd", "a CMU SDK folder of computational sequences (CMU_MOSEI_*.csd)", "folder", csd_folder,
+           lambda p, o: read_csd_folder(p, impute=o.impute)),
+    Format("iemocap9", "an IEMOCAP 9-class folder (y_train.p, ...)", "folder", iemocap9_folder,
+           lambda p, o: read_iemocap9_folder(p, o.trust_pickle, o.impute)),
+    Format("cherma", "a CHERMA folder (train.json, ...)", "folder", lambda p: p if is_cherma_folder(p) else None,
+           lambda p, o: read_cherma_folder(p, o.impute)),
+    Format("emozsl-h5", "emozsl's HDF5 copy (.h5, from `emozsl data convert`)", "file", safe_h5_file,
+           lambda p, o: read_safe_h5(p, o.impute)),
+    Format("mult-pickle", "a MulT IEMOCAP pickle (.pkl)", "file", mult_pickle,
+           lambda p, o: read_mult_pickle(p, o.trust_pickle, o.impute)),
+)
+
+
+def default_data_path() -> str:
+    """$EMOZSL_DATA, else data/synth-mosei (what `emozsl data synth data/synth-mosei` writes)."""
+    return os.environ.get("EMOZSL_DATA", DEFAULT_DATA)
+
+
+def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "none") -> MultimodalDataset:
+    """Read any supported format, detected from what is at `path` (the first row of FORMATS that
+    recognises it); `impute` "zero" sets non-finite feature values to 0 (dataset.FeatureValues).
+    Errors: EmozslError, one line naming the path."""
+    path = Path(path)
+    if not path.exists():
+        raise EmozslError(f"{path}: no such file or folder (pass --data, or generate data there with "
+                          f"`emozsl data synth {path}`)")
+    options = ReadOptions(trust_pickle, impute)
+    for form in FORMATS:
+        found = form.detect(path)
+        if found is not None:
+            return form.read(found, options)
+    pointer = explain_csd_file(path) if path.is_file() else None
+    if pointer:
+        raise EmozslError(pointer)
+    holder = "folder" if path.is_dir() else "file"
+    raise EmozslError(f"{path}: not a data {holder} emozsl reads (expected "
+                      + "; ".join(f.what for f in FORMATS if f.holder in (holder, "either")) + ")")

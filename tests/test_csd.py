@@ -1,0 +1,316 @@
+"""CMU-MOSEI as the CMU Multimodal SDK distributes it (.csd computational sequences): small files
+written by the SDK's own writer (PyPI cmu-multimodal-sdk), so the layout is exactly the SDK's.
+
+Importing the writer imports the SDK package, which imports torch (conftest has it loaded already)."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+import h5py
+import numpy as np
+import pytest
+from mmsdk.mmdatasdk.computational_sequence.file_ops import writeCSD
+from mmsdk.mmdatasdk.configurations.metadataconfigs import featuresetMetadataTemplate
+
+from emozsl.data.csd import csd_folder, explain_csd_file, mosei_folds, read_csd_folder
+from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.errors import EmozslError
+
+# Real fold members: 'hh04W3xXa5s', 'GdFP_p4eQX0' and '81406' (numeric-looking) are train videos
+# in that fold order, '188343' valid, '7l3BNtSE0xc' test.
+NOT_IN_FOLDS = "zzNotInAFold"
+ALL_LABEL_COLUMNS = ["sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear"]
+
+
+def emotions(sentiment=0.0, **present) -> list[float]:
+    return [sentiment] + [present.get(c, 0.0) for c in ALL_LABEL_COLUMNS[1:]]
+
+
+def video(n: int, segments, pauses=(), facet_gap=()) -> dict:
+    """Word i spans [i, i + 0.5] s, vector i + 1; a pause after word i ("sp", vector -1) spans
+    [i + 0.5, i + 0.9]. COVAREP rows are 0.25 s long, row j holds j + 1 (so word i averages rows
+    4i and 4i + 1: 4i + 1.5); FACET rows 0.5 s, row m holds m + 1 (word i
+    overlaps row 2i alone: 2i + 1)."""
+    words, tokens, vectors = [], [], []
+    for i in range(n):
+        words.append([i, i + 0.5]), tokens.append(f"w{i}".encode()), vectors.append(i + 1)
+        if i in pauses:
+            words.append([i + 0.5, i + 0.9]), tokens.append(b"sp"), vectors.append(-1)
+    words = np.array(words, dtype=np.float64)
+    covarep = np.arange(4 * n, dtype=np.float64)
+    facet = np.array([m for m in range(2 * n) if m not in facet_gap], dtype=np.float64)
+    frames = np.stack([facet / 2, (facet + 1) / 2], 1)
+    return {
+        "words": {"features": np.array(tokens).reshape(-1, 1), "intervals": words},
+        "glove_vectors": {"features": np.repeat(np.array(vectors, float)[:, None], 300, 1), "intervals": words},
+        "COVAREP": {"features": np.repeat(covarep[:, None] + 1, 74, 1),
+                    "intervals": np.stack([covarep / 4, (covarep + 1) / 4], 1)},
+        "FACET 4.2": {"features": np.repeat(facet[:, None] + 1, 35, 1), "intervals": frames},
+        "OpenFace_2": {"features": np.repeat(facet[:, None] + 1, 713, 1), "intervals": frames},
+        "All Labels": {"features": np.array([row for _, _, row in segments], dtype=np.float64),
+                       "intervals": np.array([[s, e] for s, e, _ in segments], dtype=np.float64)},
+    }
+
+
+def sdk_videos() -> dict[str, dict]:
+    videos = {
+        "81406": video(10, [(0, 2.6, emotions(1.0, fear=2.0)),  # words 0-2 (and a pause)
+                            (3.3, 3.6, emotions(happy=1.0)),  # no word's midpoint inside
+                            (3.0, 9.9, emotions(happy=1.0, surprise=10 / 3))],  # words 3-9: the last 4 kept
+                       pauses=(0, 5), facet_gap=(4,)),  # word 2 has no FACET row
+        "hh04W3xXa5s": video(2, [(0, 2, emotions(sad=1 / 3))]),
+        "GdFP_p4eQX0": video(2, [(0, 2, emotions(sad=1.0))]),  # left out of COVAREP below
+        "188343": video(3, [(0, 3, emotions(anger=2 / 3, disgust=1.0))]),
+        "7l3BNtSE0xc": video(5, [(0, 5, emotions(-1.0, surprise=1.0))]),
+        NOT_IN_FOLDS: video(2, [(0, 1, emotions(happy=1.0)), (1, 2, emotions(sad=1.0))]),
+    }
+    videos["81406"]["COVAREP"]["features"][1, 3] = -np.inf  # the log of silence, as in the real file
+    return videos
+
+
+FILES = {"words": "CMU_MOSEI_TimestampedWords.csd", "glove_vectors": "CMU_MOSEI_TimestampedGloveVectors.csd",
+         "COVAREP": "CMU_MOSEI_COVAREP.csd", "FACET 4.2": "CMU_MOSEI_VisualFacet42.csd",
+         "OpenFace_2": "CMU_MOSEI_VisualOpenFace2.csd", "All Labels": "CMU_MOSEI_Labels.csd",
+         "Emotion Labels": "CMU_MOSEI_LabelsEmotions.csd"}
+
+
+def write_sequence(folder, root, data):
+    metadata = {key: f"emozsl test: {key}" for key in featuresetMetadataTemplate}
+    metadata["root name"] = root
+    writeCSD(data, metadata, root, str(folder / FILES[root]))
+
+
+def write_sdk_folder(folder, videos=None, roots=("words", "glove_vectors", "COVAREP", "FACET 4.2", "All Labels")):
+    folder.mkdir(exist_ok=True)
+    videos = sdk_videos() if videos is None else videos
+    for root in roots:
+        source = "All Labels" if root == "Emotion Labels" else root
+        data = {v: dict(parts[source]) for v, parts in videos.items() if not (root == "COVAREP" and v == "GdFP_p4eQX0")}
+        if root == "Emotion Labels":  # the older file: the same emotion columns, no sentiment
+            for entry in data.values():
+                entry["features"] = entry["features"][:, 1:]
+        write_sequence(folder, root, data)
+    return folder
+
+
+@pytest.fixture
+def sdk_dir(tmp_path):
+    return write_sdk_folder(tmp_path / "sdk")
+
+
+def test_fold_file_holds_the_sdk_folds_with_their_provenance():
+    doc = json.loads(resources.files("emozsl.data").joinpath("mosei_folds.json").read_text())
+    assert doc["counts"] == {"train": 2250, "valid": 300, "test": 678}
+    assert {s: len(ids) for s, ids in doc["folds"].items()} == doc["counts"]
+    assert "cmu_mosei_std_folds.py" in doc["source"]["file"] and "0.0.6" in doc["source"]["copy"]
+    assert doc["license"]["name"] == "MIT"
+    folds = mosei_folds()
+    ids = [v for split in folds.values() for v in split]
+    assert len(ids) == len(set(ids)) == 3228  # no id in two folds, none twice in one
+    assert all(isinstance(v, str) for v in ids)
+    assert "81406" in folds["train"] and folds["train"].index("81406") > folds["train"].index("GdFP_p4eQX0")
+
+
+def test_reads_the_sdk_folder_word_aligned(sdk_dir):
+    data = read_csd_folder(sdk_dir, words=4)
+    assert data.name == "mosei" and data.emotions == MOSEI_EMOTIONS
+    assert {s: len(d) for s, d in data.splits.items()} == {"train": 3, "valid": 1, "test": 1}
+    train = data.splits["train"]
+    # fold order of the videos, then the segment's row in the labels file; ids stay strings
+    assert list(train.ids) == ["hh04W3xXa5s[0]", "81406[0]", "81406[2]"]
+    assert list(data.splits["valid"].ids) == ["188343[0]"] and list(data.splits["test"].ids) == ["7l3BNtSE0xc[0]"]
+    assert data.input_dims() == {"text": 300, "audio": 74, "visual": 35}
+    # labels reordered to anger, disgust, fear, happy, sad, surprise; intensities kept (even > 3)
+    np.testing.assert_allclose(train.labels[1], [0, 0, 2, 0, 0, 0])
+    np.testing.assert_allclose(train.labels[2], [0, 0, 0, 1, 0, 10 / 3], rtol=1e-6)
+    np.testing.assert_allclose(data.splits["valid"].labels[0], [2 / 3, 1, 0, 0, 0, 0], rtol=1e-6)
+    # text: pauses left out, shorter utterances zero-padded at the front, longer ones keep their last words
+    text = train.features["text"][..., 0]
+    np.testing.assert_array_equal(text, [[0, 0, 1, 2], [0, 1, 2, 3], [7, 8, 9, 10]])
+    np.testing.assert_array_equal(data.splits["test"].features["text"][0, :, 0], [2, 3, 4, 5])
+    # audio: the mean of the two 0.25 s rows inside each word (rows touching its ends are out);
+    # the -inf (row 1, column 3) counts as 0 in the mean and is counted
+    audio = train.features["audio"]
+    np.testing.assert_allclose(audio[1, :, 0], [0, 1.5, 5.5, 9.5])
+    np.testing.assert_allclose(audio[2, :, 0], [25.5, 29.5, 33.5, 37.5])
+    assert audio[1, 1, 3] == 0.5
+    assert data.neg_inf_replaced == {"train/audio": 1}
+    # visual: the one FACET row inside each word; word 2 has none, so zeros (and it is counted)
+    np.testing.assert_allclose(train.features["visual"][1, :, 0], [0, 1, 3, 0])
+    np.testing.assert_allclose(train.features["visual"][2, :, 0], [13, 15, 17, 19])
+    assert "words with no overlapping row, set to 0: visual 1" in " ".join(data.notes)
+    assert data.dropped == {"segments of videos in no standard fold": 2, "segments of videos missing from COVAREP": 1,
+                            "segments with no words": 1}
+    assert data.summary()["dropped"] == data.dropped
+
+
+def test_vectors_alone_keep_every_row(sdk_dir):
+    (sdk_dir / FILES["words"]).unlink()
+    data = read_csd_folder(sdk_dir, words=4)
+    # without the words file the pause rows are words too (the SDK's "_with_SP" vectors hold them)
+    np.testing.assert_array_equal(data.splits["train"].features["text"][1, :, 0], [1, -1, 2, 3])
+    assert "pause" not in " ".join(data.notes)
+
+
+def test_openface_when_there_is_no_facet_and_facet_when_both(tmp_path):
+    openface = write_sdk_folder(tmp_path / "openface", roots=("glove_vectors", "COVAREP", "OpenFace_2", "All Labels"))
+    data = read_csd_folder(openface, words=4)
+    assert data.input_dims()["visual"] == 713
+    np.testing.assert_allclose(data.splits["train"].features["visual"][2, :, 0], [13, 15, 17, 19])
+    write_sequence(openface, "FACET 4.2", {v: p["FACET 4.2"] for v, p in sdk_videos().items()})
+    data = read_csd_folder(openface, words=4)
+    assert data.input_dims()["visual"] == 35
+    assert "FACET 4.2 used, not OpenFace_2" in " ".join(data.notes)
+
+
+def test_older_emotion_labels_give_the_same_labels(tmp_path, sdk_dir):
+    older = write_sdk_folder(tmp_path / "older", roots=("words", "glove_vectors", "COVAREP", "FACET 4.2", "Emotion Labels"))
+    old, new = read_csd_folder(older, words=4), read_csd_folder(sdk_dir, words=4)
+    for split in new.splits:
+        np.testing.assert_array_equal(old.splits[split].labels, new.splits[split].labels)
+        np.testing.assert_array_equal(old.splits[split].ids, new.splits[split].ids)
+
+
+def test_detected_by_content_not_by_suffix(tmp_path, sdk_dir):
+    assert csd_folder(sdk_dir) == sdk_dir
+    assert csd_folder(sdk_dir / FILES["COVAREP"]) is None
+    other = tmp_path / "other"
+    other.mkdir()
+    with h5py.File(other / "looks.csd", "w") as h5:  # HDF5 with a .csd suffix, not the SDK's layout
+        h5["d1"] = np.zeros(3)
+    assert csd_folder(other) is None
+    (sdk_dir / FILES["FACET 4.2"]).rename(sdk_dir / "facet.h5")  # any name: the content decides
+    assert read_csd_folder(sdk_dir, words=4).input_dims()["visual"] == 35
+    pointer = explain_csd_file(sdk_dir / FILES["COVAREP"])
+    assert "'COVAREP'" in pointer and f"pass the folder holding it ({sdk_dir})" in pointer
+    assert explain_csd_file(other / "looks.csd") is None
+
+
+@pytest.mark.parametrize("roots, message", [
+    (("words", "COVAREP", "FACET 4.2", "All Labels"),
+     ("no text sequence: CMU_MOSEI_TimestampedWords.csd \\('words'\\) gives word timing but no features; the text "
+      "modality is the word vectors, 'glove_vectors' \\(usually CMU_MOSEI_TimestampedGloveVectors.csd\\)")),
+    (("words", "glove_vectors", "COVAREP", "FACET 4.2"),
+     "no labels sequence: 'All Labels' \\(usually CMU_MOSEI_Labels.csd\\) or the older 'Emotion Labels'"),
+    (("glove_vectors", "FACET 4.2", "All Labels"), "no audio sequence: 'COVAREP' \\(usually CMU_MOSEI_COVAREP.csd\\)"),
+    (("glove_vectors", "COVAREP", "All Labels"), "no visual sequence: 'FACET 4.2' .* or 'OpenFace_2'"),
+])
+def test_a_missing_sequence_is_named(tmp_path, roots, message):
+    folder = write_sdk_folder(tmp_path / "sdk", roots=roots)
+    with pytest.raises(EmozslError, match=f"^{re.escape(str(folder))}: {message}"):
+        read_csd_folder(folder)
+
+
+def truncate(file):
+    file.write_bytes(file.read_bytes()[:1000])
+
+
+def set_value(root, video, row, column, value):
+    def damage(folder):
+        with h5py.File(folder / FILES[root], "r+") as h5:
+            h5[f"{root}/data/{video}/features"][row, column] = value
+    return damage
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: truncate(f / FILES["COVAREP"]), "CMU_MOSEI_COVAREP.csd: not a readable HDF5 file"),
+    (lambda f: (f / FILES["FACET 4.2"]).write_bytes(b"not hdf5"),
+     "CMU_MOSEI_VisualFacet42.csd: not a CMU SDK computational sequence"),
+    (set_value("FACET 4.2", "188343", 1, 2, np.nan),
+     "CMU_MOSEI_VisualFacet42.csd: video 188343, features: holds 1 NaN; pass --impute zero"),
+    (set_value("COVAREP", "81406", 30, 0, np.inf), "CMU_MOSEI_COVAREP.csd: video 81406, features: holds 1 \\+inf"),
+    (set_value("All Labels", "81406", 0, 6, np.nan), "CMU_MOSEI_Labels.csd: video 81406, row 0, fear: label nan"),
+])
+def test_bad_input_is_one_line(sdk_dir, damage, message):
+    damage(sdk_dir)
+    with pytest.raises(EmozslError, match=message) as caught:
+        read_csd_folder(sdk_dir, words=4)
+    assert "\n" not in str(caught.value)
+
+
+def test_impute_zero_sets_non_finite_features_to_zero(sdk_dir):
+    set_value("FACET 4.2", "188343", 2, 2, np.nan)(sdk_dir)
+    data = read_csd_folder(sdk_dir, words=4, impute="zero")
+    assert data.imputed == {"valid/visual": 1}
+    assert data.splits["valid"].features["visual"][0, 2, 2] == 0  # word 1 is FACET row 2 alone
+
+
+def test_words_must_be_a_positive_count(sdk_dir):
+    with pytest.raises(EmozslError, match="words=0: must be a whole number"):
+        read_csd_folder(sdk_dir, words=0)
+
+
+def test_rows_in_any_order_align_the_same(tmp_path, sdk_dir):
+    videos = sdk_videos()
+    covarep = videos["81406"]["COVAREP"]
+    shuffled = np.random.default_rng(0).permutation(len(covarep["intervals"]))
+    covarep["features"], covarep["intervals"] = covarep["features"][shuffled], covarep["intervals"][shuffled]
+    mixed = write_sdk_folder(tmp_path / "mixed", videos)
+    np.testing.assert_array_equal(read_csd_folder(mixed, words=4).splits["train"].features["audio"],
+                                  read_csd_folder(sdk_dir, words=4).splits["train"].features["audio"])
+    covarep["intervals"][np.argmax(covarep["intervals"][:, 0] == 1.75), 1] = 2.3  # ends after the next row
+    write_sdk_folder(mixed, videos, roots=("COVAREP",))
+    with pytest.raises(EmozslError, match="COVAREP.csd: video 81406, intervals: a row ending at 2.3 comes before "
+                                          "one ending at 2.25 .* needs rows in time order"):
+        read_csd_folder(mixed, words=4)
+    covarep["intervals"][np.argmax(covarep["intervals"][:, 0] == 1.75), 1] = 0.1  # ends before it starts
+    write_sdk_folder(mixed, videos, roots=("COVAREP",))
+    with pytest.raises(EmozslError, match="COVAREP.csd: video 81406, intervals: row .* ends at 0.1, before it starts at 1.75"):
+        read_csd_folder(mixed, words=4)
+
+
+def random_sdk_folder(folder, per_split=(24, 8, 10), seed=0):
+    """Videos of the real folds, each with 2-3 labelled segments of 3-8 words and random features
+    and labels, every emotion present in every split."""
+    rng = np.random.default_rng(seed)
+    videos = {}
+    for split, count in zip(("train", "valid", "test"), per_split):
+        for j, vid in enumerate(mosei_folds()[split][:count]):
+            n = int(rng.integers(8, 20))
+            segments, start = [], 0.0
+            for k in range(int(rng.integers(2, 4))):
+                end = min(n, start + rng.integers(3, 9))
+                row = emotions(**{ALL_LABEL_COLUMNS[1 + (j + k) % 6]: float(rng.choice([1 / 3, 1.0, 3.0]))})
+                segments.append((start, end, row))
+                start = end
+            entry = video(n, segments)
+            for root in ("glove_vectors", "COVAREP", "FACET 4.2"):
+                entry[root]["features"] = rng.normal(size=entry[root]["features"].shape)
+            videos[vid] = entry
+    return write_sdk_folder(folder, videos)
+
+
+def test_the_commands_work_on_an_sdk_folder_directly_or_converted_with_one_fingerprint(tmp_path):
+    from click.testing import CliRunner
+
+    from emozsl.cli import main
+    from emozsl.data import load_dataset
+
+    folder = random_sdk_folder(tmp_path / "sdk")
+    data = load_dataset(folder)
+    assert data.name == "mosei" and data.emotions == MOSEI_EMOTIONS and data.input_dims() == {
+        "text": 300, "audio": 74, "visual": 35}
+    runner = CliRunner()
+    info = runner.invoke(main, ["data", "info", str(folder)])
+    assert info.exit_code == 0 and "note: CMU SDK sequences: text glove_vectors" in info.output, info.output
+    converted = runner.invoke(main, ["data", "convert", str(folder), str(tmp_path / "mosei.h5")])
+    assert converted.exit_code == 0, converted.output
+    copy = load_dataset(tmp_path / "mosei.h5")
+    assert copy.fingerprint() == data.fingerprint() and copy.notes == data.notes
+    made = runner.invoke(main, ["split", "--data", str(tmp_path / "mosei.h5"), "--zsl", "fear",
+                                "--out", str(tmp_path / "fear.json")])
+    assert made.exit_code == 0, made.output
+    trained = runner.invoke(main, ["train", "--data", str(folder), "--split", str(tmp_path / "fear.json"),
+                                   "--epochs", "1", "--device", "cpu", "--runs-dir", str(tmp_path / "runs")])
+    assert trained.exit_code == 0 and "fear" in trained.output, trained.output
+
+
+def test_one_sequence_file_passed_alone_points_at_its_folder(sdk_dir):
+    from emozsl.data import load_dataset
+
+    with pytest.raises(EmozslError, match=r"CMU_MOSEI_COVAREP.csd: one CMU Multimodal SDK computational sequence "
+                                          r"\('COVAREP'\); pass the folder holding it"):
+        load_dataset(sdk_dir / "CMU_MOSEI_COVAREP.csd")
