@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import sys
 import traceback
 
 import torch
@@ -35,13 +36,20 @@ BOOLEAN_INDEXED = {aten.index.Tensor, aten.index_put.default, aten.index_put_.de
 HOST_COPIES = ("cpu", "numpy", "tolist")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_ROOT = os.path.dirname(os.path.abspath(torch.__file__))
+# Installed packages are never the project's own code, even in a virtual environment inside the
+# checkout (CI's .ci-venv/).
+INSTALLED = tuple(sorted({os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, TORCH_ROOT)}))
+
+
+def _own(filename: str) -> bool:
+    return filename.startswith(ROOT) and not filename.startswith(INSTALLED) and not filename.endswith("syncs.py")
 
 
 def call_site() -> str:
     """'emozsl/models/x.py:58', with the torch layer it went through when there is one
     ('... via nn/modules/transformer.py:537'); a sync in backward points at the backward call."""
     frames = traceback.extract_stack()[:-3]
-    own = next((f for f in reversed(frames) if f.filename.startswith(ROOT) and not f.filename.endswith("syncs.py")), None)
+    own = next((f for f in reversed(frames) if _own(f.filename)), None)
     library = next((f for f in reversed(frames) if f.filename.startswith(TORCH_ROOT)
                     and any(part in f.filename for part in ("/nn/", "/optim/", "/functional.py"))), None)
     where = f"{os.path.relpath(own.filename, ROOT)}:{own.lineno}" if own else "?"

@@ -616,6 +616,77 @@ def text_model_that_is_not_a_model_folder(tmp, w):
     return ["train", "--model", "fe2e", "--option", f"text_model={tmp}", "--data", raw_table(tmp)]
 
 
+# ---------------------------------------------------------------- the field's other files (issue 18)
+def sdk_sequence(file: Path, root: str, videos: dict) -> Path:
+    """One CMU SDK computational sequence in its layout (csd.md): ROOT/data/VIDEO/{features,intervals}, ROOT/metadata."""
+    with h5py.File(file, "w") as h5:
+        for video, (features, intervals) in videos.items():
+            h5.create_dataset(f"{root}/data/{video}/features", data=features)
+            h5.create_dataset(f"{root}/data/{video}/intervals", data=intervals)
+        h5.create_dataset(f"{root}/metadata/root name", data=root, dtype=h5py.string_dtype())
+    return file
+
+
+def sdk_folder(tmp: Path, labels: bool = True) -> Path:
+    folder = tmp / "sdk"
+    folder.mkdir()
+    words = np.array([[0.0, 0.5], [0.5, 1.0]])
+    sdk_sequence(folder / "CMU_MOSEI_TimestampedGloveVectors.csd", "glove_vectors", {"81406": (np.ones((2, 300)), words)})
+    sdk_sequence(folder / "CMU_MOSEI_COVAREP.csd", "COVAREP", {"81406": (np.ones((4, 74)), np.arange(5)[:, None] / 4 + [0, 0.25])})
+    if labels:
+        sdk_sequence(folder / "CMU_MOSEI_Labels.csd", "All Labels", {"81406": (np.ones((1, 7)), np.array([[0.0, 1.0]]))})
+    return folder
+
+
+@case("sdk: no labels sequence: 'All Labels' (usually CMU_MOSEI_Labels.csd)")
+def sdk_folder_without_labels(tmp, w):
+    return ["data", "info", sdk_folder(tmp, labels=False)]
+
+
+@case("one CMU Multimodal SDK computational sequence ('COVAREP'); pass the folder holding it")
+def one_sdk_file_instead_of_its_folder(tmp, w):
+    return ["data", "info", sdk_folder(tmp) / "CMU_MOSEI_COVAREP.csd"]
+
+
+@case("7 columns look like the CMU SDK's 'All Labels'")
+def sdk_labels_in_a_processed_folder(tmp, w):
+    return ["data", "info", mosei(tmp, ey_train=np.zeros((40, 7), np.float32))]
+
+
+@case("an MMSA pickle (split 'train' holds regression_labels")
+def mmsa_pickle(tmp, w):
+    part = {"text": np.zeros((2, 3, 4)), "audio": np.zeros((2, 3, 4)), "vision": np.zeros((2, 3, 4)),
+            "regression_labels": np.zeros(2)}
+    (tmp / "mosei.pkl").write_bytes(pickle.dumps({s: part for s in ("train", "valid", "test")}))
+    return ["data", "info", tmp / "mosei.pkl", "--trust-pickle"]
+
+
+@case("video_test.h5:d1: holds 2 NaN, 1 +inf; pass --impute zero")
+def nan_and_inf_in_visual_features(tmp, w):
+    video = np.zeros((16, 20, 35), np.float32)
+    video[0, 0, :3] = (np.nan, np.nan, np.inf)
+    return ["split", "--zsl", "fear", "--data", mosei(tmp, video_test=video), "--out", tmp / "s.json"]
+
+
+@case("Invalid value for '--impute': 'mean' is not one of 'none', 'zero'", exit_code=2)
+def impute_by_an_unknown_rule(tmp, w):
+    return ["data", "info", w.data, "--impute", "mean"]
+
+
+@case("evil.pkl: a gensim save is a pickle, which runs code when loaded; pass --trust-pickle")
+def pickled_word_vectors_without_trust(tmp, w):
+    return ["embeddings", "show", "--file", w.evil]
+
+
+@case("truncated or damaged gzip data")
+def truncated_gzipped_word_vectors(tmp, w):
+    import gzip
+
+    data = gzip.compress((("anger " + " ".join(["0.1"] * 50) + "\n") * 200).encode())
+    (tmp / "v.txt.gz").write_bytes(data[: len(data) // 2])
+    return ["embeddings", "build", "--source", tmp / "v.txt.gz", "--words", "mosei", "--out", tmp / "out" / "e.txt"]
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_ends_in_one_line_naming_the_culprit(name, tmp_path, world):
     build, fragment, exit_code, nothing_in = CASES[name]

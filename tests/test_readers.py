@@ -144,3 +144,13 @@ def test_an_mmsa_pickle_gets_a_pointer_not_a_missing_key(tmp_path):
     with pytest.raises(EmozslError, match=r"aligned_50.pkl: an MMSA pickle \(split 'train' holds regression_labels, "
                                           r"classification_labels\): sentiment labels, no emotion labels; .*\.csd folder$"):
         load_dataset(path, trust_pickle=True)
+
+
+def test_negative_mosei_intensities_and_upper_case_suffixes(tmp_path, mosei_dir):
+    labels = np.ones((16, 6), np.float32)
+    labels[4, 2] = -2
+    write_h5(mosei_dir / "ey_test.h5", labels)
+    with pytest.raises(EmozslError, match=r"ey_test.h5:d1: row 4, fear: intensity -2 is negative \(1 such values\)"):
+        load_dataset(mosei_dir)
+    pickled = write_mult(tmp_path / "IEMOCAP_DATA.PKL")
+    assert load_dataset(pickled, trust_pickle=True).name == "iemocap4"

@@ -23,7 +23,7 @@ From sequences to utterances (what the SDK's word-level alignment does, done her
 - Alignment: for each word, audio and visual are the mean of their rows whose interval overlaps
   the word's (start < word end and end > word start: rows that only touch a boundary are out; a
   zero-length word takes the rows around its instant). A word no row overlaps gets zeros; how
-  many is said in the data set's `source`. COVAREP -inf (the log of silence) is set to 0 before
+  many is said in the data set's `notes`. COVAREP -inf (the log of silence) is set to 0 before
   averaging and counted in `neg_inf_replaced` ("split/audio"); other non-finite values follow
   dataset.FeatureValues (an error naming file, video and count, or `impute="zero"`).
 - Segments: each labels row of a video (its interval) is one utterance holding the words whose

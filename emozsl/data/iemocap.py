@@ -33,7 +33,7 @@ def iemocap9_folder(path: Path) -> Path | None:
 
 
 def mult_pickle(path: Path) -> Path | None:
-    return path if path.is_file() and path.suffix in PICKLE_SUFFIXES else None
+    return path if path.is_file() and path.suffix.lower() in PICKLE_SUFFIXES else None
 
 
 def _ids_as_strings(raw, n: int, where: str) -> np.ndarray:

@@ -30,13 +30,20 @@ def _read_d1(file: Path) -> np.ndarray:
 
 
 def check_mosei_labels(array: np.ndarray, where: str) -> np.ndarray:
-    """(N, 6) MOSEI emotion intensities; the SDK's 7-column 'All Labels' gets a pointer instead."""
+    """(N, 6) MOSEI emotion intensities, 0 to 3 (a few exceed 3: SDK issue 8; an emotion is present
+    when > 0); the SDK's 7-column 'All Labels' gets a pointer instead, a negative intensity an error."""
     array = np.asarray(array)
     if array.ndim == 2 and array.shape[1] == len(SDK_LABEL_COLUMNS):
         raise EmozslError(f"{where}: {array.shape[1]} columns look like the CMU SDK's 'All Labels' "
                           f"({', '.join(SDK_LABEL_COLUMNS)}); emozsl reads {len(MOSEI_EMOTIONS)} emotion columns "
                           f"({', '.join(MOSEI_EMOTIONS)}): pass the SDK's folder of .csd files instead")
-    return check_array(array, where, 2, len(MOSEI_EMOTIONS))
+    labels = check_array(array, where, 2, len(MOSEI_EMOTIONS))
+    negative = np.argwhere(labels < 0)
+    if len(negative):
+        row, column = negative[0]
+        raise EmozslError(f"{where}: row {row}, {MOSEI_EMOTIONS[column]}: intensity {labels[row, column]:g} "
+                          f"is negative ({len(negative)} such values); emotion intensities run from 0 to 3")
+    return labels
 
 
 def read_mosei_folder(folder: Path, impute: str = "none") -> MultimodalDataset:

@@ -33,7 +33,7 @@ HDF5_SUFFIXES = (".h5", ".hdf5")
 
 
 def safe_h5_file(path: Path) -> Path | None:
-    return path if path.is_file() and path.suffix in HDF5_SUFFIXES else None
+    return path if path.is_file() and path.suffix.lower() in HDF5_SUFFIXES else None
 
 
 def write_safe_h5(dataset: MultimodalDataset, file: str | Path) -> Path:
