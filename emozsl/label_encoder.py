@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from emozsl.errors import EmozslError, FieldError, first_line
+from emozsl.extras import install_hint
 from emozsl.fileio import cache_root, replacing
 
 CACHE_FORMAT = "1"
@@ -70,7 +71,7 @@ def _encode(folder: Path, texts: list[str]) -> np.ndarray:
         import torch
         import transformers
     except ImportError:
-        raise EmozslError("label_encoder needs the optional text libraries: pip install 'emozsl[text]'") from None
+        raise EmozslError(f"label_encoder needs the optional text libraries: {install_hint('text')}") from None
     transformers.utils.logging.disable_progress_bar()
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)

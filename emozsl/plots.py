@@ -1,4 +1,4 @@
-"""PNG plots for `emozsl report` (matplotlib, an optional extra: pip install 'emozsl[plot]'). torch
+"""PNG plots for `emozsl report` (matplotlib, the optional extra [plot]). torch
 and a run's model are imported only by the plot that loads one (embedding_space_plot)."""
 
 from __future__ import annotations

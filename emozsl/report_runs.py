@@ -2,7 +2,7 @@
 mean +- std over seeds (and folds): the unseen-emotion table (rows: held-out emotion; columns per
 system: WAcc, F1+, AUC of that emotion, and WAcc cal, F1+ cal when the runs scored it calibrated),
 the low-resource table for few-shot runs, and the seen-emotion table (the seen average of the same
-runs). Markdown, CSV and LaTeX; PNG plots when matplotlib is installed (pip install 'emozsl[plot]').
+runs). Markdown, CSV and LaTeX; PNG plots when matplotlib is installed (the extra [plot]).
 
 A system is what a run's settings make it: each config.SYSTEM_FIELDS setting, the data set (the
 split manifest's) and the word vectors (their file's sha256); runs of one system differ only in
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from emozsl.config import SYSTEM_FIELDS, RunConfig
 from emozsl.errors import EmozslError
+from emozsl.extras import install_hint
 from emozsl.fileio import write_text
 from emozsl.metrics import (
     CALIBRATED_METRICS,
@@ -37,7 +38,7 @@ TABLE_METRICS = ("wacc", "f1_positive", "auc")
 CALIBRATED = "_cal"  # long.csv's suffix of a metric scored on calibrated logits (unseen emotions only)
 PROTOCOL_TABLES = {"zsl": ("unseen", "unseen emotion (zero-shot)"),
                    "fsl": ("low-resource", "low-resource emotion (few-shot)")}
-PLOTS_SKIPPED = "plots skipped: pip install 'emozsl[plot]'"
+PLOTS_SKIPPED = f"plots skipped: {install_hint('plot')}"
 
 
 @dataclass

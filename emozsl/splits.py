@@ -137,6 +137,13 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
                 appended = np.sort(rng.choice(positives, size=keep, replace=False))
             rows[split] = {"data": list(range(len(data.splits[split]))), "extra": appended.astype(int).tolist()}
 
+    for split in SPLITS:  # refused here, not when training finds it: a manifest on disk must be usable
+        if not sum(map(len, rows[split].values())):
+            n = len(data.splits[split])
+            if protocol == "zsl" and extra is None and n:
+                raise EmozslError(f"{data.source}: the {split} split would be empty: zero-shot on {target} removes "
+                                  f"all {n} of its samples (each has {target})")
+            raise EmozslError(f"{data.source}: the {split} split is empty")
     seen = [e for e in emotions if not (protocol == "zsl" and e == target)]
     manifest = {
         "format": MANIFEST_FORMAT, "protocol": protocol, "dataset": data.name, "target": target,
@@ -267,8 +274,10 @@ def _check_applied(manifest: dict, splits: dict[str, SplitData], where: str) -> 
 def _check_source(manifest: dict, role: str, data: MultimodalDataset) -> None:
     expected = manifest["sources"][role]["fingerprint"]
     if data.fingerprint() != expected:
+        imputed = (f"; --impute zero set {sum(data.imputed.values())} values of this data to 0, which the "
+                   "fingerprint records: make the split with the same --impute") if data.imputed else ""
         raise EmozslError(f"{data.source}: this split was made from other data (fingerprint {expected}, "
-                          f"this data {data.fingerprint()})")
+                          f"this data {data.fingerprint()}){imputed}")
 
 
 def fold_dataset(data: MultimodalDataset, folds: int, fold: int, seed: int) -> MultimodalDataset:

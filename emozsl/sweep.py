@@ -46,7 +46,8 @@ local one for the sweep. On a real cluster, with `emozsl[ray]` (the same version
 A trial reads its data and embeddings and writes its run folder itself, on whichever node Ray puts
 it, and the sweep sees which trials are finished from the machine it runs on: the data, the
 embeddings and the sweep folder must be on a file system shared by every node, at the same paths
-(relative paths are taken from the folder the sweep command runs in, on every node)."""
+(paths in the sweep file are relative to the file, the sweep's folder to the folder the command
+runs in, on every node alike)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ import torch
 
 from emozsl.config import RunConfig, anchor_paths, check_folder_name, check_sources
 from emozsl.errors import EmozslError, FieldError, check_choice, first_line
+from emozsl.extras import install_hint
 from emozsl.fileio import read_text, write_json
 from emozsl.models import REGISTRY
 from emozsl.runs import RunDir
@@ -317,12 +319,12 @@ def _ray_failure(sweep: Sweep, group: list[Trial], exc: Exception) -> EmozslErro
 def _run_with_ray(sweep: Sweep, groups: list[list[Trial]], workers: int, trust_pickle: bool) -> list[str]:
     """At most `workers` groups at once as tasks of a Ray cluster (module docstring); the first
     failure is raised once the others are finished, as by the process executor."""
+    if not groups:  # nothing to train: no cluster to start or join
+        return []
     try:
         import ray
     except ImportError:
-        raise EmozslError("executor 'ray' needs Ray: pip install 'emozsl[ray]' (or use --executor process)") from None
-    if not groups:  # nothing to train: no cluster to start or join
-        return []
+        raise EmozslError(f"executor 'ray' needs Ray: {install_hint('ray')} (or use --executor process)") from None
     connected = ray.is_initialized()
     if not connected:  # RAY_ADDRESS, else the cluster last started on this machine, else a new local one
         ray.init(logging_level=log.getEffectiveLevel())  # -q quiets Ray's lines too

@@ -186,6 +186,10 @@ def test_detected_by_content_not_by_suffix(tmp_path, sdk_dir):
     assert read_csd_folder(sdk_dir, words=4).input_dims()["visual"] == 35
     pointer = explain_csd_file(sdk_dir / FILES["COVAREP"])
     assert "'COVAREP'" in pointer and f"pass the folder holding it ({sdk_dir})" in pointer
+    assert pointer.endswith(f"with the others: {FILES['glove_vectors']}, {FILES['FACET 4.2']} (or "
+                            f"{FILES['OpenFace_2']}) and {FILES['All Labels']}")
+    pointer = explain_csd_file(sdk_dir / "facet.h5")  # the visual file: neither visual file among the others
+    assert pointer.endswith(f"with the others: {FILES['glove_vectors']}, {FILES['COVAREP']} and {FILES['All Labels']}")
     assert explain_csd_file(other / "looks.csd") is None
 
 
@@ -219,16 +223,115 @@ def set_value(root, video, row, column, value):
     (lambda f: truncate(f / FILES["COVAREP"]), "CMU_MOSEI_COVAREP.csd: not a readable HDF5 file"),
     (lambda f: (f / FILES["FACET 4.2"]).write_bytes(b"not hdf5"),
      "CMU_MOSEI_VisualFacet42.csd: not a CMU SDK computational sequence"),
-    (set_value("FACET 4.2", "188343", 1, 2, np.nan),
+    (set_value("FACET 4.2", "188343", 2, 2, np.nan),  # row 2: word 1
      "CMU_MOSEI_VisualFacet42.csd: video 188343, features: holds 1 NaN; pass --impute zero"),
-    (set_value("COVAREP", "81406", 30, 0, np.inf), "CMU_MOSEI_COVAREP.csd: video 81406, features: holds 1 \\+inf"),
+    (set_value("COVAREP", "81406", 28, 0, np.inf),  # row 28: word 7
+     "CMU_MOSEI_COVAREP.csd: video 81406, features: holds 1 \\+inf"),
+    (set_value("glove_vectors", "81406", 2, 0, np.nan),  # row 2: word 1 (row 1 is a pause)
+     "CMU_MOSEI_TimestampedGloveVectors.csd: video 81406, features: holds 1 NaN"),
     (set_value("All Labels", "81406", 0, 6, np.nan), "CMU_MOSEI_Labels.csd: video 81406, row 0, fear: label nan"),
+    (set_value("All Labels", "81406", 1, 6, -2.0),  # row 1 has no words, but its labels are still read
+     ("CMU_MOSEI_Labels.csd: video 81406, row 1, fear: intensity -2 is negative \\(1 such values in this video\\); "
+      "emotion intensities run from 0 to 3")),
 ])
 def test_bad_input_is_one_line(sdk_dir, damage, message):
     damage(sdk_dir)
     with pytest.raises(EmozslError, match=message) as caught:
         read_csd_folder(sdk_dir, words=4)
     assert "\n" not in str(caught.value)
+
+
+def replace(folder, root, video, field, value):
+    """Replace one dataset of a video's entry (field None: the whole entry); value "group": an empty group."""
+    with h5py.File(folder / FILES[root], "r+") as h5:
+        group = h5[f"{root}/data"] if field is None else h5[f"{root}/data/{video}"]
+        name = video if field is None else field
+        if name in group:
+            del group[name]
+        if isinstance(value, str):
+            group.create_group(name)
+        elif value is not None:
+            group.create_dataset(name, data=value)
+
+
+ENTRY = "expected a group holding arrays 'features' and 'intervals'"
+
+
+@pytest.mark.parametrize("root, video, field, value, message", [
+    ("All Labels", "188343", "intervals", np.zeros(2),
+     "CMU_MOSEI_Labels.csd: video 188343, intervals: expected shape \\(n, 2\\), found \\(2,\\)"),
+    ("All Labels", "188343", "intervals", None, f"CMU_MOSEI_Labels.csd: video 188343: {ENTRY}"),
+    ("All Labels", "188343", None, np.zeros(3), f"CMU_MOSEI_Labels.csd: video 188343: {ENTRY}"),
+    ("All Labels", NOT_IN_FOLDS, "intervals", None, f"CMU_MOSEI_Labels.csd: video {NOT_IN_FOLDS}: {ENTRY}"),
+    ("COVAREP", "188343", "features", "group", f"CMU_MOSEI_COVAREP.csd: video 188343: {ENTRY}"),
+    ("FACET 4.2", "188343", None, np.zeros(3), f"CMU_MOSEI_VisualFacet42.csd: video 188343: {ENTRY}"),
+    ("glove_vectors", "188343", "intervals", np.zeros((3, 3)),
+     "CMU_MOSEI_TimestampedGloveVectors.csd: video 188343, intervals: expected shape \\(n, 2\\), found \\(3, 3\\)"),
+    ("words", "188343", "intervals", np.zeros(3),
+     "CMU_MOSEI_TimestampedWords.csd: video 188343, intervals: expected shape \\(n, 2\\), found \\(3,\\)"),
+])
+def test_a_malformed_entry_in_any_sequence_is_one_line(sdk_dir, root, video, field, value, message):
+    replace(sdk_dir, root, video, field, value)
+    with pytest.raises(EmozslError, match=message) as caught:
+        read_csd_folder(sdk_dir, words=4)
+    assert "\n" not in str(caught.value)
+
+
+def test_words_are_one_column_of_strings(tmp_path, sdk_dir):
+    videos = sdk_videos()
+    flat = write_sdk_folder(tmp_path / "flat", videos)
+    for vid, entry in videos.items():  # (n,) holds the same words as (n, 1); the SDK's writer refuses it
+        replace(flat, "words", vid, "features", entry["words"]["features"].ravel())
+    assert read_csd_folder(flat, words=4).fingerprint() == read_csd_folder(sdk_dir, words=4).fingerprint()
+    for entry in videos.values():
+        entry["words"]["features"] = np.repeat(entry["words"]["features"], 2, 1)
+    write_sdk_folder(flat, videos, roots=("words",))
+    with pytest.raises(EmozslError, match="CMU_MOSEI_TimestampedWords.csd: video hh04W3xXa5s, features: 2 columns, "
+                                          "'words' has 1 \\(word\\)$"):
+        read_csd_folder(flat, words=4)
+    replace(sdk_dir, "words", "81406", "features", np.zeros((12, 1)))
+    with pytest.raises(EmozslError, match="CMU_MOSEI_TimestampedWords.csd: video 81406, features: expected words "
+                                          "\\(strings\\), found dtype float64$"):
+        read_csd_folder(sdk_dir, words=4)
+
+
+def test_one_huge_row_leaves_the_other_words_means_exact(sdk_dir):
+    set_value("COVAREP", "81406", 0, 0, 1e17)(sdk_dir)  # word 0: rows 0 and 1; within float32's range
+    audio = read_csd_folder(sdk_dir, words=4).splits["train"].features["audio"][..., 0]
+    np.testing.assert_array_equal(audio[1], np.float32([0, (1e17 + 2) / 2, 5.5, 9.5]))
+    np.testing.assert_array_equal(audio[2], [25.5, 29.5, 33.5, 37.5])
+
+
+def test_pauses_match_float32_times_in_any_case_and_are_counted(tmp_path, sdk_dir):
+    videos = sdk_videos()
+    for entry in videos.values():
+        for root in entry:  # late times, where float32 and float64 copies of an interval differ by ~1e-5 s
+            entry[root]["intervals"] = entry[root]["intervals"] + 1234.56789
+        entry["words"]["intervals"] = entry["words"]["intervals"].astype(np.float32)
+    tokens = videos["81406"]["words"]["features"]
+    tokens[tokens == b"sp"] = [b"SP", b"sp"]
+    data = read_csd_folder(write_sdk_folder(tmp_path / "late", videos), words=4)
+    np.testing.assert_array_equal(data.splits["train"].features["text"][..., 0], [[0, 0, 1, 2], [0, 1, 2, 3], [7, 8, 9, 10]])
+    assert "'sp' pause tokens left out: 2" in data.notes
+    assert "'sp' pause tokens left out: 2" in read_csd_folder(sdk_dir, words=4).notes
+    tokens[np.isin(tokens, [b"SP", b"sp"])] = b"uh"  # no pause: no note
+    data = read_csd_folder(write_sdk_folder(tmp_path / "late", videos, roots=("words",)), words=4)
+    assert "pause" not in " ".join(data.notes)
+    np.testing.assert_array_equal(data.splits["train"].features["text"][1, :, 0], [1, -1, 2, 3])
+
+
+@pytest.mark.parametrize("root, row", [
+    ("glove_vectors", 1),  # a pause's vector (81406: w0, sp, w1, ...)
+    ("COVAREP", 2),  # [0.5, 0.75] s: between words 0 and 1
+    ("COVAREP", 16),  # word 4, which no kept segment holds (81406 keeps words 0-2 and 6-9)
+    ("FACET 4.2", 7),  # [4, 4.5] s after FACET's gap at 2 s: word 4 again
+])
+def test_values_no_utterance_uses_are_neither_refused_nor_imputed(sdk_dir, root, row):
+    clean = read_csd_folder(sdk_dir, words=4)
+    set_value(root, "81406", row, 0, np.nan)(sdk_dir)
+    for impute in ("none", "zero"):
+        data = read_csd_folder(sdk_dir, words=4, impute=impute)
+        assert data.imputed == {} and data.fingerprint() == clean.fingerprint()
 
 
 def test_impute_zero_sets_non_finite_features_to_zero(sdk_dir):
@@ -314,3 +417,37 @@ def test_one_sequence_file_passed_alone_points_at_its_folder(sdk_dir):
     with pytest.raises(EmozslError, match=r"CMU_MOSEI_COVAREP.csd: one CMU Multimodal SDK computational sequence "
                                           r"\('COVAREP'\); pass the folder holding it"):
         load_dataset(sdk_dir / "CMU_MOSEI_COVAREP.csd")
+
+
+def test_messages_name_what_was_found_and_where_the_folds_are(tmp_path):
+    """A sequence under another root name, old labels under the new name, a .csd that is not a
+    sequence, and a folder whose videos are in no standard fold: each message says what it found."""
+    folder = write_sdk_folder(tmp_path / "renamed")
+    with h5py.File(folder / FILES["COVAREP"], "r+") as h5:
+        h5.move("COVAREP", "covarep_feats")
+    with pytest.raises(EmozslError, match=r"no audio sequence: 'COVAREP' \(usually CMU_MOSEI_COVAREP.csd\); other files "
+                                          r"hold 'covarep_feats' \(CMU_MOSEI_COVAREP.csd\) \(a sequence is told by its root"):
+        read_csd_folder(folder)
+    old = write_sdk_folder(tmp_path / "old")
+    with h5py.File(old / FILES["All Labels"], "r+") as h5:
+        for video in list(h5["All Labels/data"]):
+            features = h5[f"All Labels/data/{video}/features"][()][:, 1:]
+            del h5[f"All Labels/data/{video}/features"]
+            h5[f"All Labels/data/{video}/features"] = features
+    with pytest.raises(EmozslError, match=r"6 columns, 'All Labels' has 7 .*; the root name 'Emotion Labels' is the "
+                                          r"labels file with 6$"):
+        read_csd_folder(old)
+    bad = write_sdk_folder(tmp_path / "bad")
+    with h5py.File(bad / "extra.csd", "w") as h5:
+        h5.create_group("data")
+        h5.create_group("metadata")
+    with pytest.raises(EmozslError, match=r"extra.csd: not a CMU SDK computational sequence \(top level: 'data' \(empty\), "
+                                          r"'metadata' \(empty\); expected one top-level group"):
+        read_csd_folder(bad)
+    (bad / "extra.csd").write_text("not hdf5")
+    with pytest.raises(EmozslError, match=r"extra.csd: not a CMU SDK computational sequence \(not an HDF5 file;"):
+        read_csd_folder(bad)
+    stray = sdk_videos()
+    stray = {f"x{i}": entry for i, entry in enumerate(stray.values())}
+    with pytest.raises(EmozslError, match=r"the folds are the SDK's YouTube video ids, in emozsl/data/mosei_folds.json\)$"):
+        read_csd_folder(write_sdk_folder(tmp_path / "stray", stray))

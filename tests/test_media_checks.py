@@ -120,7 +120,7 @@ def test_cuts_are_counted_alike_from_a_fresh_decode_and_a_warm_cache(tmp_path):
     settings = MediaSettings(max_chunks=1, max_frames=1)  # every utterance: 2-3 chunks and 2 frames
     cold = prepare_split(data.splits["train"], settings, hash_tokens, "train", tmp_path / "cache")
     warm = prepare_split(data.splits["train"], settings, hash_tokens, "train", tmp_path / "cache")
-    assert cold.report["decoded"] == 8 and warm.report["cached"] == 8
+    assert cold.report["entries decoded"] == 8 and warm.report["entries cached"] == 8
     for prepared in (cold, warm):
         assert prepared.report["audio cut at max_chunks"] == 4 and prepared.report["frames cut at max_frames"] == 4
         assert prepared.lengths["audio"].tolist() == [1, 1, 1, 1] and prepared.lengths["visual"].tolist() == [1] * 4
@@ -169,7 +169,8 @@ def test_a_table_in_another_encoding_is_one_line_naming_the_row_and_the_fix(tmp_
         load_dataset(root)
     assert str(caught.value) == (
         f"{table}: line 4 is not UTF-8 (byte 0xe9 at column 20); save the table as UTF-8 (for a Windows-1252 "
-        "table, in Python: p.write_text(p.read_text(encoding='cp1252'), encoding='utf-8'))")
+        f"table, in Python: p = pathlib.Path({str(table)!r}); p.write_text(p.read_text(encoding='cp1252'), "
+        "encoding='utf-8'))")
     table.write_text(table.read_text(encoding="cp1252"), encoding="utf-8")  # the fix the error gives
     assert load_dataset(root).splits["train"].features["text"].items[2] == "un café crème"
     table.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))  # a spreadsheet's UTF-8

@@ -116,7 +116,7 @@ def test_labels_are_never_imputed(tmp_path):
     labels[3, 2] = np.nan
     write_h5(folder / "ey_test.h5", labels)
     for impute in ("none", "zero"):
-        with pytest.raises(EmozslError, match=r"ey_test.h5:d1: holds 1 NaN$"):
+        with pytest.raises(EmozslError, match=r"ey_test.h5:d1: holds 1 NaN \(labels are never imputed: fix the file\)$"):
             load_dataset(folder, impute=impute)
 
 
@@ -146,3 +146,17 @@ def test_cli_refuses_then_imputes_and_train_records_it(tmp_path):
     plain = runner.invoke(main, ["train", "--data", str(path), "--split", str(tmp_path / "s.json"),
                                  "--epochs", "1", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"), "--name", "p"])
     assert plain.exit_code != 0 and "--impute zero" in plain.output, plain.output
+
+
+def test_a_split_of_the_clean_data_says_why_imputed_data_differ(tmp_path):
+    folder = write_mosei(tmp_path / "mosei")
+    runner = CliRunner()
+    assert runner.invoke(main, ["split", "--data", str(folder), "--zsl", "fear", "--out", str(tmp_path / "s.json")]).exit_code == 0
+    damage = np.zeros((12, 20, 35), np.float32)
+    damage[0, 0, 0] = np.nan
+    write_h5(folder / "video_valid.h5", damage)
+    result = runner.invoke(main, ["-q", "train", "--data", str(folder), "--split", str(tmp_path / "s.json"), "--impute", "zero",
+                                  "--epochs", "1", "--device", "cpu", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1 and result.output.strip().endswith(
+        "--impute zero set 1 values of this data to 0, which the fingerprint records: make the split with the "
+        "same --impute"), result.output

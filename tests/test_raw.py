@@ -294,15 +294,15 @@ def test_cache_decodes_once_and_notices_changes(tmp_path):
     data = load_dataset(root)
     cache = tmp_path / "cache"
     first = prepare_split(data.splits["train"], MediaSettings(), hash_tokens, "train", cache)
-    assert first.report["decoded"] == 8 and first.report["cached"] == 0
+    assert first.report["entries decoded"] == 8 and first.report["entries cached"] == 0
     again = prepare_split(data.splits["train"], MediaSettings(), hash_tokens, "train", cache)
-    assert again.report["decoded"] == 0 and again.report["cached"] == 8
+    assert again.report["entries decoded"] == 0 and again.report["entries cached"] == 8
     assert again.audio == first.audio
     write_wav(root / "wav" / "train1.wav", 0.9, freq=1000)  # new content: a new entry
     changed = prepare_split(data.splits["train"], MediaSettings(), hash_tokens, "train", cache)
-    assert changed.report["decoded"] == 1 and changed.audio[1] != first.audio[1]
+    assert changed.report["entries decoded"] == 1 and changed.audio[1] != first.audio[1]
     power = prepare_split(data.splits["train"], MediaSettings(log_mel=False), hash_tokens, "train", cache)
-    assert power.report["decoded"] == 4  # other settings: the audio is computed again, the frames reused
+    assert power.report["entries decoded"] == 4  # other settings: the audio is computed again, the frames reused
 
 
 def test_mesm_layout_converts_to_an_equivalent_pickle_free_table(tmp_path):
@@ -318,7 +318,7 @@ def test_mesm_layout_converts_to_an_equivalent_pickle_free_table(tmp_path):
     assert copy.fingerprint() == original.fingerprint()  # split manifests apply to both
     a = prepare_split(original.splits["train"], MediaSettings(), hash_tokens, "train", tmp_path / "cache")
     b = prepare_split(copy.splits["train"], MediaSettings(), hash_tokens, "train", tmp_path / "cache")
-    assert a.audio == b.audio and a.visual == b.visual and b.report["decoded"] == 0  # same media, from the cache
+    assert a.audio == b.audio and a.visual == b.visual and b.report["entries decoded"] == 0  # same media, from the cache
     result = CliRunner().invoke(main, ["data", "convert", str(root), str(tmp_path / "x.h5"), "--trust-pickle"])
     assert result.exit_code == 2 and "name it .csv" in result.output
 

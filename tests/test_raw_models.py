@@ -212,7 +212,7 @@ def test_missing_media_library_names_the_extra(monkeypatch):
     from emozsl.data.media import require
 
     monkeypatch.setitem(sys.modules, "soundfile", None)  # what an environment without it looks like
-    with pytest.raises(EmozslError, match=r"reading audio needs the optional media libraries: pip install 'emozsl\[media\]'"):
+    with pytest.raises(EmozslError, match=r"reading audio needs the optional media libraries: pip install 'soundfile>=0.12' .*\(emozsl's extra \[media\]\)"):
         require("soundfile", "reading audio")
 
 

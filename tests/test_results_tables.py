@@ -231,7 +231,7 @@ def test_report_tables_show_f1_positive_and_calibrated_columns(zsl_run, tmp_path
 def test_report_without_matplotlib_says_so_in_its_text(zsl_run, tmp_path, monkeypatch):
     copy_run(zsl_run, tmp_path / "runs" / "a")
     output = report(tmp_path / "runs", monkeypatch, "--out", tmp_path / "report")
-    assert "plots skipped: pip install 'emozsl[plot]'" in output.splitlines()
+    assert "plots skipped: pip install 'matplotlib>=3.7' (emozsl's extra [plot])" in output.splitlines()
     assert "plots skipped" in (tmp_path / "report" / "report.md").read_text()
 
 

@@ -140,3 +140,17 @@ def test_manifest_text_is_deterministic_and_records_counts(mosei):
     assert dumps_manifest(manifest) == dumps_manifest(json.loads(dumps_manifest(manifest)))
     assert manifest["positives"]["train"]["anger"] == 0
     assert manifest["sources"]["data"]["fingerprint"] == mosei.fingerprint()
+
+
+def test_a_zero_shot_split_that_would_leave_valid_empty_is_refused_when_made(mosei_dir):
+    """`emozsl split` must not write a manifest that training would refuse."""
+    import h5py
+
+    with h5py.File(mosei_dir / "ey_valid.h5", "r+") as h5:
+        labels = h5["d1"][()]
+        labels[:, 2] = 1.0  # every valid sample has fear
+        h5["d1"][...] = labels
+    data = load_dataset(mosei_dir)
+    with pytest.raises(EmozslError, match=r"the valid split would be empty: zero-shot on fear removes all 12 of its "
+                                          r"samples \(each has fear\)$"):
+        make_split(data, "zsl", "fear")

@@ -134,7 +134,7 @@ def test_process_workers_share_the_cores_instead_of_each_taking_all():
 def test_ray_executor_without_ray_says_how_to_install(tmp_path, synth_mosei_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     path = sweep_file(tmp_path, synth_mosei_dir, 'protocol = ["zsl"]\ntarget = ["anger"]\nseed = [0]')
-    with pytest.raises(EmozslError, match=r"pip install 'emozsl\[ray\]'"):
+    with pytest.raises(EmozslError, match=r"pip install 'ray>=2.9' \(emozsl's extra \[ray\]\)"):
         run_sweep(path, executor="ray")
 
 

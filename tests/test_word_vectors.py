@@ -27,6 +27,7 @@ from emozsl.embeddings import (
     build_embeddings,
     detect_format,
     load_embeddings,
+    read_word_list,
     read_word_vectors,
 )
 from emozsl.errors import EmozslError
@@ -241,8 +242,10 @@ def test_emotion_files_are_read_strictly(tmp_path):
         "dup.txt": (b"3 2\nanger 0.1 0.2\nfear 0.1 0.2\nfear 0.3 0.4\n",
                     "dup.txt:4: 'fear' appears twice (first on line 3)"),
         "count.txt": (b"5 2\nanger 0.1 0.2\nfear 0.1 0.2\n", "the header announces 5 words, the file holds 2"),
-        "short.txt": (b"anger 0.1 0.2\nfear 0.1\n", "short.txt:2: expected a word and 2 numbers, found 2 fields"),
-        "letters.txt": (b"anger 0.1 0.2\nfear 0.1 x\n", "letters.txt:2: vector of 'fear' is malformed"),
+        "short.txt": (b"anger 0.1 0.2\nfear 0.1\n",
+                      "short.txt:2: expected a word and 2 numbers separated by spaces or tabs, found 2 field(s)"),
+        "letters.txt": (b"anger 0.1 0.2\nfear 0.1 x\n",
+                        "letters.txt:2: vector of 'fear' is malformed (not all numbers: 'x')"),
         "latin1.txt": (b"anger 0.1 0.2\ncaf\xe9 0.1 0.2\n", "latin1.txt:2: not UTF-8 text"),
         "nan.bin": (b"2 2\nanger " + np.array([0.1, 0.2], "<f4").tobytes() + b"fear "
                     + np.array([np.nan, 0.2], "<f4").tobytes(), "nan.bin: word 2: vector of 'fear' holds NaN"),
@@ -337,3 +340,99 @@ def test_training_reads_only_the_emotion_words_of_a_large_file(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(EmozslError, match=r"no vector for 'feer' \(close matches: fear\)"):
         word_vectors(RunConfig(emotion_words={"fear": "feer"}), path, emotions, torch.device("cpu"))
+
+
+def text_lines(reference: KeyedVectors, words, sep: str = " ") -> str:
+    return "".join(w + sep + sep.join(f"{v:.9g}" for v in reference[w]) + "\n" for w in words)
+
+
+def test_a_word_list_is_utf8_and_its_byte_order_mark_is_no_part_of_a_word(forms, tmp_path):
+    source = forms["word2vec text"][0]
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbffear\r\njoy\r\n")  # as Notepad saves it
+    assert read_word_list(str(tmp_path / "bom.txt")) == ["fear", "joy"]
+    built = run("embeddings", "build", "--source", source, "--words", tmp_path / "bom.txt", "--out", tmp_path / "e.txt")
+    assert built.exit_code == 0, built.output
+    (tmp_path / "latin1.txt").write_bytes(b"anger\ncaf\xe9\n")
+    one_line_error(run("embeddings", "build", "--source", source, "--words", tmp_path / "latin1.txt",
+                       "--out", tmp_path / "e.txt"),
+                   "latin1.txt:2: not UTF-8 text (byte 0xe9); save the word list as UTF-8")
+
+
+def test_a_byte_order_mark_before_the_first_line_is_skipped(reference, tmp_path):
+    bom = b"\xef\xbb\xbf"
+    body = text_lines(reference, WORDS).encode()
+    files = {"word2vec": bom + f"{len(WORDS)} 8\n".encode() + body, "glove": bom + body}
+    for fmt, content in files.items():
+        for path in ((tmp_path / f"{fmt}.txt"), (tmp_path / f"{fmt}.txt.gz")):
+            path.write_bytes(gzip.compress(content) if path.suffix == ".gz" else content)
+            read = read_word_vectors(path)
+            assert read.format == fmt + ("+gzip" if path.suffix == ".gz" else "") and read.dim == 8, path
+            assert read.vocabulary == WORDS, path  # not '\ufeff</s>', nor the header read as a 1-d word
+            same_vectors(load_embeddings(build_embeddings(str(path), WANTED, tmp_path / "e.txt")), reference, WANTED)
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2009", "\u3000", "\u00ad"])  # no-break, thin, ideographic, soft hyphen
+def test_unicode_spaces_in_a_word_are_text_yet_binary_vectors_are_binary(reference, tmp_path, space):
+    word = f"a{space}b"  # GloVe 840B holds such tokens; only spaces and tabs separate fields
+    path = tmp_path / "e.txt"
+    path.write_text(f"{len(WORDS) + 1} 8\n{word} " + " ".join(["0.5"] * 8) + "\n" + text_lines(reference, WORDS),
+                    encoding="utf-8")
+    assert detect_format(str(path)) == "word2vec"
+    assert load_embeddings(path).index_to_key == [word, *WORDS]
+    # Realistic float32 (no zeros), as word2vec writes them: never mistaken for text.
+    kv = KeyedVectors(vector_size=50)
+    kv.add_vectors(WORDS, np.random.default_rng(2).normal(scale=0.3, size=(len(WORDS), 50)).astype(np.float32))
+    for writer in (lambda p: kv.save_word2vec_format(str(p), binary=True), lambda p: write_c_binary(p, kv)):
+        writer(tmp_path / "v.bin")
+        assert detect_format(str(tmp_path / "v.bin")) == "word2vec-bin"
+
+
+def test_runs_of_spaces_and_tabs_separate_fields(reference, tmp_path):
+    files = {
+        "double.txt": (f"{len(WORDS)} 8\n" + text_lines(reference, WORDS, "  "), "word2vec"),
+        "tabs.txt": (f"{len(WORDS)}\t8\n" + text_lines(reference, WORDS, "\t"), "word2vec"),
+        "glove_double.txt": (text_lines(reference, WORDS, "  "), "glove"),
+        "glove_tabs.txt": (" " + text_lines(reference, WORDS, " \t").replace("\n", " \t\n"), "glove"),
+    }
+    for name, (content, fmt) in files.items():
+        (tmp_path / name).write_text(content)
+        shown = run("embeddings", "show", "--file", tmp_path / name)
+        assert f"{fmt}, {len(WORDS)} words, 8 dimensions" in shown.output, shown.output
+        same_vectors(load_embeddings(build_embeddings(str(tmp_path / name), WANTED, tmp_path / "e.txt")),
+                     reference, WANTED)
+    # A token's own spaces stay (GloVe 840B's '. . .'), runs included: only its vector's separators go.
+    (tmp_path / "spaced.txt").write_text(text_lines(reference, ["the"]) + "at  name@domain.com\t" +
+                                         " ".join(["0.5"] * 8) + "\n")
+    assert load_embeddings(tmp_path / "spaced.txt").index_to_key == ["the", "at  name@domain.com"]
+
+
+def test_a_line_with_too_many_numbers_is_named_not_just_missing(reference, tmp_path):
+    lines = text_lines(reference, WORDS).splitlines(keepends=True)
+    lines[3] = lines[3].replace("\n", " 0.25\n")  # fear: 9 numbers in an 8-dimensional file
+    (tmp_path / "e.txt").write_text("".join(lines))
+    built = run("embeddings", "build", "--source", tmp_path / "e.txt", "--words", "ekman", "--out", tmp_path / "o.txt")
+    one_line_error(built, "the lines of 'fear' hold more than a word and 8 numbers (malformed)")
+    (tmp_path / "short.txt").write_text("anger  0.1  0.2\nfear 0.1\n")
+    one_line_error(run("embeddings", "build", "--source", tmp_path / "short.txt", "--words", "ekman", "--out",
+                       tmp_path / "o.txt"), "short.txt:2: expected a word and 2 numbers separated by spaces or tabs")
+
+
+def test_a_header_without_vectors_says_so(tmp_path):
+    (tmp_path / "h.txt").write_text("14 5\n")
+    (tmp_path / "h.txt.gz").write_bytes(gzip.compress(b"14 5\n\n"))
+    for name in ("h.txt", "h.txt.gz"):
+        for args in (("show", "--file", tmp_path / name),
+                     ("build", "--source", tmp_path / name, "--words", "ekman", "--out", tmp_path / "o.txt")):
+            one_line_error(run("embeddings", *args), f"{name}: holds no vectors (only its 'COUNT DIM' header)")
+
+
+def test_missing_words_present_capitalised_suggest_capitalize(reference, tmp_path):
+    cased = KeyedVectors(vector_size=8)
+    cased.add_vectors([w.capitalize() for w in WANTED], np.stack([reference[w] for w in WANTED]))
+    cased.save_word2vec_format(str(tmp_path / "cased.txt"))
+    (tmp_path / "words.txt").write_text("fear\njoy\n")
+    args = ("embeddings", "build", "--source", tmp_path / "cased.txt", "--words", tmp_path / "words.txt",
+            "--out", tmp_path / "e.txt")
+    one_line_error(run(*args), "the file holds 'Fear', 'Joy': pass --capitalize")
+    assert run(*args, "--capitalize").exit_code == 0
+    same_vectors(load_embeddings(tmp_path / "e.txt"), reference, WANTED)

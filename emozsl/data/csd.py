@@ -17,27 +17,31 @@ disgust, fear, happy, sad, surprise). Facts and figures: shared/spec/csd.md.
 |          | Emotion Labels (CMU_MOSEI_LabelsEmotions.csd)            | a segment   | 6   |
 
 From sequences to utterances (what the SDK's word-level alignment does, done here per video):
-- Pivot: the word-vector rows. When the words file is there, the rows of its "sp" (pause) tokens
-  are left out of the pivot (matched by interval: the SDK's plain GloVe file has none, its
-  "_with_SP" variant has them); with the vectors alone every row is a word.
+- Pivot: the word-vector rows. When the words file is there, the rows of its "sp" (pause) tokens,
+  in any case, are left out of the pivot (matched by interval, both ends within 1 ms, as the words
+  file may hold float32 times: the SDK's plain GloVe file has none, its "_with_SP" variant has
+  them); how many is said in `notes`. With the vectors alone every row is a word.
 - Alignment: for each word, audio and visual are the mean of their rows whose interval overlaps
   the word's (start < word end and end > word start: rows that only touch a boundary are out; a
   zero-length word takes the rows around its instant). A word no row overlaps gets zeros; how
   many is said in the data set's `notes`. COVAREP -inf (the log of silence) is set to 0 before
   averaging and counted in `neg_inf_replaced` ("split/audio"); other non-finite values follow
-  dataset.FeatureValues (an error naming file, video and count, or `impute="zero"`).
+  dataset.FeatureValues (an error naming file, video and count, or `impute="zero"`). Both rules
+  apply to the values that enter the output only: the vectors of words a kept segment holds and
+  the rows overlapping them (a pause's vector or a row between words is never read into it).
 - Segments: each labels row of a video (its interval) is one utterance holding the words whose
   interval midpoint lies in [start, end], in time order; the last `words` are kept (Keras
   pad_sequences' default cut) and shorter ones are zero-padded at the front, as the processed
   folder is. Id: "{video}[{k}]", k the row in the labels file. Labels are reordered from the SDK's
   columns (sentiment, happy, sad, anger, surprise, disgust, fear: SDK issue 191; 'Emotion Labels'
   without sentiment: issue 144) to the processed order (issue 124); intensities are kept as they
-  are (a few exceed 3: issue 8), an emotion is present when > 0.
+  are (a few exceed 3: issue 8), an emotion is present when > 0; a negative emotion intensity is
+  an error (sentiment, which may be negative, is not read).
 - Splits: the SDK's standard folds (mosei_folds.json); utterances follow their video, ordered by
   the fold's video order, then k. Segments left out are counted by cause in `dropped`.
 
 Memory: one video at a time of each sequence (its feature rows spanning the video's labelled words,
-plus float64 running sums of them), and the output arrays (N, words, D) float32; files are never
+plus a float64 sum per word), and the output arrays (N, words, D) float32; files are never
 read whole. Errors: EmozslError, one line naming the folder or the file, video and field.
 """
 
@@ -64,7 +68,11 @@ from emozsl.data.mosei import MOSEI_EMOTIONS, SDK_LABEL_COLUMNS
 from emozsl.errors import EmozslError, FieldError, first_line
 
 FOLDS_FILE = "mosei_folds.json"
-SP_TOKEN = "sp"  # the words file's pause token
+SP_TOKEN = "sp"  # the words file's pause token, matched in any case
+# Pause rows are matched by interval across files that may store times as float32 (words) and
+# float64 (vectors): float32 is off by at most half its step, 6e-5 s at 1,000 s and 5e-4 s up to
+# 16,384 s, while a word lasts far longer than 1 ms, so no other row comes this close at both ends.
+PAUSE_TOLERANCE = 1e-3  # seconds
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class Sequence:
         return f"'{self.root}' (usually {self.file})"
 
 
-WORDS = Sequence("words", "words", "CMU_MOSEI_TimestampedWords.csd")
+WORDS = Sequence("words", "words", "CMU_MOSEI_TimestampedWords.csd", ("word",))
 VECTORS = Sequence("text", "glove_vectors", "CMU_MOSEI_TimestampedGloveVectors.csd")
 COVAREP = Sequence("audio", "COVAREP", "CMU_MOSEI_COVAREP.csd")
 FACET = Sequence("visual", "FACET 4.2", "CMU_MOSEI_VisualFacet42.csd")
@@ -111,6 +119,16 @@ def _root_of(h5: h5py.File) -> str | None:
     if len(keys) == 1 and isinstance(h5[keys[0]], h5py.Group) and {"data", "metadata"} <= set(h5[keys[0]].keys()):
         return keys[0]
     return None
+
+
+def _layout_of(file: Path) -> str:
+    """What an HDF5 file that is not a sequence holds at its top level, for messages."""
+    if not h5py.is_hdf5(file):
+        return "not an HDF5 file"
+    with h5py.File(file, "r") as h5:
+        top = {k: sorted(h5[k].keys()) if isinstance(h5[k], h5py.Group) else "an array" for k in h5}
+    return "top level: " + (", ".join(f"'{k}' ({v if isinstance(v, str) else ', '.join(v) or 'empty'})"
+                                      for k, v in top.items()) or "empty")
 
 
 def _sequence_root(file: Path) -> str | None:
@@ -152,9 +170,13 @@ def explain_csd_file(path: Path) -> str | None:
         return None
     if root is None:
         return None
+    others = {"text": VECTORS.file, "audio": COVAREP.file, "visual": f"{FACET.file} (or {OPENFACE.file})",
+              "labels": ALL_LABELS.file}
+    sequence = BY_KEY.get(_key(root))
+    others.pop(sequence.role if sequence else None, None)
+    *rest, last = others.values()
     return (f"{path}: one CMU Multimodal SDK computational sequence ('{root}'); pass the folder holding it "
-            f"({path.parent}) with the others: {VECTORS.file}, {COVAREP.file}, {FACET.file} (or "
-            f"{OPENFACE.file}) and {ALL_LABELS.file}")
+            f"({path.parent}) with the others: {', '.join(rest)} and {last}")
 
 
 def _read(dataset: h5py.Dataset, where: str, rows=slice(None)) -> np.ndarray:
@@ -169,31 +191,41 @@ class _Opened:
 
     def __init__(self, sequence: Sequence, file: Path, h5: h5py.File):
         self.sequence, self.file = sequence, file
-        self.data = h5[_root_of(h5)]["data"]
+        root = _root_of(h5)
+        self.data = h5[root]["data"]
+        if not isinstance(self.data, h5py.Group):
+            raise EmozslError(f"{file}: '{root}/data' is not a group of videos")
         self.dim: int | None = None
 
     def __contains__(self, video: str) -> bool:
         return video in self.data
 
     def entry(self, video: str) -> tuple[h5py.Dataset, str]:
-        """The features dataset of `video` (shapes checked, not read) and how messages name it."""
+        """The features dataset of `video` (shapes checked, not read) and how messages name it. Every
+        accessor goes through here first, so a malformed entry is one error wherever it is met."""
         where = f"{self.file}: video {video}"
-        group = self.data[video]
-        if not isinstance(group, h5py.Group) or not {"features", "intervals"} <= set(group.keys()):
-            raise EmozslError(f"{where}: expected arrays 'features' and 'intervals'")
+        group = self.data.get(video)
+        if not isinstance(group, h5py.Group) or not all(
+                isinstance(group.get(name), h5py.Dataset) for name in ("features", "intervals")):
+            raise EmozslError(f"{where}: expected a group holding arrays 'features' and 'intervals'")
         features, intervals = group["features"], group["intervals"]
         if intervals.ndim != 2 or intervals.shape[1] != 2:
             raise EmozslError(f"{where}, intervals: expected shape (n, 2), found {intervals.shape}")
-        if features.ndim != 2 or features.shape[0] != intervals.shape[0]:
+        flat = features.ndim == 1 and len(self.sequence.columns) == 1  # one column may be stored as (n,)
+        if not (features.ndim == 2 or flat) or features.shape[0] != intervals.shape[0]:
             raise EmozslError(f"{where}, features: expected shape ({intervals.shape[0]}, D) for its "
                               f"{intervals.shape[0]} intervals, found {features.shape}")
-        self.dim = features.shape[1] if self.dim is None else self.dim
-        if features.shape[1] != self.dim:
-            raise EmozslError(f"{where}, features: {features.shape[1]} values a row, the file's first video "
+        width = 1 if flat else features.shape[1]
+        self.dim = width if self.dim is None else self.dim
+        if width != self.dim:
+            raise EmozslError(f"{where}, features: {width} values a row, the file's first video "
                               f"has {self.dim}")
         if self.sequence.columns and self.dim != len(self.sequence.columns):
+            other = EMOTION_LABELS if self.sequence is ALL_LABELS else ALL_LABELS
+            hint = (f"; the root name '{other.root}' is the labels file with {len(other.columns)}"
+                    if self.dim == len(other.columns) else "")
             raise EmozslError(f"{where}, features: {self.dim} columns, '{self.sequence.root}' has "
-                              f"{len(self.sequence.columns)} ({', '.join(self.sequence.columns)})")
+                              f"{len(self.sequence.columns)} ({', '.join(self.sequence.columns)}){hint}")
         return features, where
 
     def rows(self, video: str) -> int:
@@ -201,7 +233,7 @@ class _Opened:
 
     def intervals(self, video: str) -> np.ndarray:
         """(n, 2) float64 start and end times, finite, none ending before it starts."""
-        where = f"{self.file}: video {video}, intervals"
+        where = f"{self.entry(video)[1]}, intervals"
         raw = _read(self.data[video]["intervals"], where)
         if raw.dtype.kind not in "fiu":
             raise EmozslError(f"{where}: expected numbers, found dtype {raw.dtype}")
@@ -215,10 +247,24 @@ class _Opened:
         return intervals
 
 
-def _interval_keys(intervals: np.ndarray) -> np.ndarray:
-    """One comparable value per (start, end) pair (a complex number), rounded to the microsecond
-    so that the words and vectors files' copies of one interval compare equal."""
-    return np.ascontiguousarray(np.round(intervals, 6)).view(np.complex128).ravel()
+def _matching(intervals: np.ndarray, targets: np.ndarray, tolerance: float) -> np.ndarray:
+    """(n,) which `intervals` rows have a `targets` row within `tolerance` at both ends: the
+    targets whose start is close enough are found by searchsorted, then their ends compared."""
+    targets = targets[np.argsort(targets[:, 0], kind="stable")]
+    low = np.searchsorted(targets[:, 0], intervals[:, 0] - tolerance, side="left")
+    count = np.searchsorted(targets[:, 0], intervals[:, 0] + tolerance, side="right") - low
+    owner = np.repeat(np.arange(len(intervals)), count)
+    candidate = low[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    close = np.abs(targets[candidate, 1] - intervals[owner, 1]) <= tolerance
+    found = np.zeros(len(intervals), bool)
+    found[owner[close]] = True
+    return found
+
+
+def _covered(start: np.ndarray, stop: np.ndarray, size: int) -> np.ndarray:
+    """(size,) which positions some range [start[i], stop[i]) holds."""
+    edges = np.bincount(start, minlength=size + 1) - np.bincount(stop, minlength=size + 1)
+    return np.cumsum(edges)[:-1] > 0
 
 
 @dataclass
@@ -238,6 +284,8 @@ class _Reader:
         self.folder, self.steps, self.values = folder, words, values
         self.dropped: dict[str, int] = {}
         self.empty_words = {"audio": 0, "visual": 0}
+        self.pauses = 0  # vector rows left out as pauses
+        self.unknown: dict[str, str] = {}  # file name -> a root name emozsl does not use
 
     def drop(self, cause: str, count: int) -> None:
         if count:
@@ -255,12 +303,13 @@ class _Reader:
                 raise EmozslError(f"{file}: not a readable HDF5 file ({first_line(exc)})") from None
             if root is None:
                 if file.suffix.lower() == ".csd":
-                    raise EmozslError(f"{file}: not a CMU SDK computational sequence (expected one top-level "
-                                      "group holding 'data' and 'metadata')")
+                    raise EmozslError(f"{file}: not a CMU SDK computational sequence ({_layout_of(file)}; expected "
+                                      "one top-level group holding 'data' and 'metadata')")
                 continue
             sequence = BY_KEY.get(_key(root))
-            if sequence is None:
-                continue  # the SDK's other feature sets (phones, OpenSMILE, ...) are not used
+            if sequence is None:  # the SDK's other feature sets (phones, OpenSMILE, ...) are not used
+                self.unknown[file.name] = root
+                continue
             if sequence in found:
                 raise EmozslError(f"{self.folder}: two files hold '{root}': {found[sequence].name} and "
                                   f"{file.name}; keep one")
@@ -280,31 +329,36 @@ class _Reader:
                 notes.append(f"{candidates[0].root} used, not {candidates[1].root}{reason}")
         if WORDS in found:
             chosen["words"] = WORDS
-            notes.append(f"'{SP_TOKEN}' pause tokens left out")
         return chosen, notes
 
     def _missing(self, role: str, found: dict[Sequence, Path]) -> str:
+        """A sequence is told by its root name: the message says which names other files hold."""
         where = f"{self.folder}: no {role} sequence"
+        others = ("; other files hold " + ", ".join(f"'{r}' ({f})" for f, r in self.unknown.items())
+                  + " (a sequence is told by its root name, not its file name)") if self.unknown else ""
         if role == "labels":
-            return f"{where}: {ALL_LABELS.named()} or the older {EMOTION_LABELS.named()}"
+            return f"{where}: {ALL_LABELS.named()} or the older {EMOTION_LABELS.named()}{others}"
         if role == "text" and WORDS in found:
             return (f"{where}: {found[WORDS].name} ('{WORDS.root}') gives word timing but no features; "
-                    f"the text modality is the word vectors, {VECTORS.named()}")
+                    f"the text modality is the word vectors, {VECTORS.named()}{others}")
         if role == "visual":
-            return f"{where}: {FACET.named()} or {OPENFACE.named()}"
-        return f"{where}: {(VECTORS if role == 'text' else COVAREP).named()}"
+            return f"{where}: {FACET.named()} or {OPENFACE.named()}{others}"
+        return f"{where}: {(VECTORS if role == 'text' else COVAREP).named()}{others}"
 
     def pivot(self, video: str, text: _Opened, words: _Opened | None) -> tuple[np.ndarray, np.ndarray]:
         """The vector rows that are words (pauses left out) in time order, and their intervals."""
-        text.entry(video)
         intervals = text.intervals(video)
         keep = np.ones(len(intervals), bool)
         if words is not None and video in words:
             tokens_ds, where = words.entry(video)
-            tokens = _read(tokens_ds, f"{where}, features").ravel()
-            sp = SP_TOKEN if tokens.dtype.kind == "U" else SP_TOKEN.encode()
-            pauses = words.intervals(video)[tokens == sp]
-            keep = ~np.isin(_interval_keys(intervals), _interval_keys(pauses))
+            where = f"{where}, features"
+            if h5py.check_string_dtype(tokens_ds.dtype) is None:
+                raise EmozslError(f"{where}: expected words (strings), found dtype {tokens_ds.dtype}")
+            # errors="replace": only "sp" matters, and it is ASCII
+            tokens = _read(tokens_ds.asstr(errors="replace"), where).ravel().astype(str)
+            pauses = words.intervals(video)[np.char.lower(tokens) == SP_TOKEN]
+            keep = ~_matching(intervals, pauses, PAUSE_TOLERANCE)
+            self.pauses += int((~keep).sum())
         rows = np.flatnonzero(keep)
         rows = rows[np.argsort(intervals[rows].mean(1), kind="stable")]
         return rows, intervals[rows]
@@ -324,11 +378,17 @@ class _Reader:
         raw = _read(raw_ds, f"{where}, features")
         if raw.dtype.kind not in "fiu":
             raise EmozslError(f"{where}, features: expected numbers, found dtype {raw.dtype}")
-        bad = np.argwhere(~np.isfinite(raw))
+        emotions = raw[:, [labels.sequence.columns.index(e) for e in MOSEI_EMOTIONS]]  # sentiment is not read
+        bad = np.argwhere(~np.isfinite(emotions))
         if bad.size:
             k, column = bad[0]
-            raise EmozslError(f"{where}, row {k}, {labels.sequence.columns[column]}: label {raw[k, column]}")
-        order = [labels.sequence.columns.index(e) for e in MOSEI_EMOTIONS]
+            raise EmozslError(f"{where}, row {k}, {MOSEI_EMOTIONS[column]}: label {emotions[k, column]}")
+        negative = np.argwhere(emotions < 0)
+        if negative.size:
+            k, column = negative[0]
+            raise EmozslError(f"{where}, row {k}, {MOSEI_EMOTIONS[column]}: intensity {emotions[k, column]:g} is "
+                              f"negative ({len(negative)} such values in this video); emotion intensities run "
+                              "from 0 to 3")
         mids = intervals.mean(1)
         first = np.searchsorted(mids, segments[:, 0], side="left")
         end = np.searchsorted(mids, segments[:, 1], side="right")
@@ -338,12 +398,12 @@ class _Reader:
             return None
         end = end[kept]
         first = np.maximum(first[kept], end - self.steps)  # keep the last words (pad_sequences' cut)
-        return _Video(video, rows, intervals, np.flatnonzero(kept), first, end,
-                      raw[kept][:, order].astype(np.float32))
+        return _Video(video, rows, intervals, np.flatnonzero(kept), first, end, emotions[kept].astype(np.float32))
 
     def aligned(self, seq: _Opened, video: str, words: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
         """Pass 2, one modality: (n, D) float32 mean of the rows overlapping each word (zeros where
-        none does), and (n,) which words had none. Reads only the rows spanning `words`."""
+        none does), and (n,) which words had none. Reads only the rows spanning `words`, and applies
+        FeatureValues to those overlapping one, the values that enter the output."""
         features, where = seq.entry(video)
         intervals = seq.intervals(video)
         order = None
@@ -363,11 +423,15 @@ class _Reader:
             rows = _read(features, f"{where}, features", slice(low, high))
         else:
             rows = _read(features, f"{where}, features")[order][low:high]
-        rows = self.values.check(rows, f"{where}, features", key, 2, covarep=seq.sequence is COVAREP)
-        sums = np.zeros((high - low + 1, rows.shape[1]))
-        np.cumsum(rows, axis=0, dtype=np.float64, out=sums[1:])
+        used = _covered(start - low, stop - low, high - low)
+        values = np.zeros((high - low + 1, rows.shape[1]), np.float32)  # a zero row past the end for reduceat
+        values[:-1][used] = self.values.check(rows[used], f"{where}, features", key, 2,
+                                              covarep=seq.sequence is COVAREP)
+        # Each word's own sum (never a difference of running sums, which one huge row would leave
+        # without precision for every later word); an empty range gives a row of its own, unused.
+        sums = np.add.reduceat(values, np.stack([start, stop], 1).ravel() - low, axis=0, dtype=np.float64)[::2]
         count = stop - start
-        means = (sums[stop - low] - sums[start - low]) / np.maximum(count, 1)[:, None]
+        means = np.where(count[:, None] > 0, sums / np.maximum(count, 1)[:, None], 0)
         return means.astype(np.float32), count == 0
 
     def fill(self, split: str, videos: list[_Video], seqs: dict[str, _Opened]) -> SplitData:
@@ -378,12 +442,18 @@ class _Reader:
         for v in videos:
             span = slice(int(v.first.min()), int(v.end.max()))
             first, end = v.first - span.start, v.end - span.start
+            # Only the words a kept segment holds enter the output, so only their values are read and checked.
+            used = _covered(first, end, span.stop - span.start)
+            steps = {m: np.zeros((len(used), seqs[m].dim), np.float32) for m in ("text", "audio", "visual")}
+            rows = v.rows[span][used]
             vectors_ds, where = seqs["text"].entry(v.video)
-            vectors = self.values.check(_read(vectors_ds, f"{where}, features"), f"{where}, features",
-                                        f"{split}/text", 2)
-            steps = {"text": vectors[v.rows[span]]}
+            low = int(rows.min())
+            vectors = _read(vectors_ds, f"{where}, features", slice(low, int(rows.max()) + 1))[rows - low]
+            steps["text"][used] = self.values.check(vectors, f"{where}, features", f"{split}/text", 2)
             for modality in ("audio", "visual"):
-                steps[modality], empty = self.aligned(seqs[modality], v.video, v.words[span], f"{split}/{modality}")
+                empty = np.zeros(len(used), bool)
+                steps[modality][used], empty[used] = self.aligned(seqs[modality], v.video, v.words[span][used],
+                                                                  f"{split}/{modality}")
                 running = np.concatenate([[0], np.cumsum(empty)])
                 self.empty_words[modality] += int((running[end] - running[first]).sum())
             for k, a, b in zip(v.segments, first, end):
@@ -420,9 +490,12 @@ class _Reader:
                 if not videos:
                     left = "; ".join(f"{c}: {n}" for c, n in self.dropped.items()) or "none"
                     raise EmozslError(f"{self.folder}: no utterance in the {split} split: no video of its standard "
-                                      f"fold gave one (segments left out: {left})")
+                                      f"fold gave one (segments left out: {left}; the folds are the SDK's YouTube "
+                                      f"video ids, in emozsl/data/{FOLDS_FILE})")
             splits = {split: self.fill(split, videos, seqs) for split, videos in plans.items()}
             used = ", ".join(f"{role} {chosen[role].root}" for role in ("text", "audio", "visual", "labels"))
+        if self.pauses:
+            notes.append(f"'{SP_TOKEN}' pause tokens left out: {self.pauses}")
         empty = ", ".join(f"{m} {n}" for m, n in self.empty_words.items() if n)
         if empty:
             notes.append(f"words with no overlapping row, set to 0: {empty}")
@@ -438,8 +511,9 @@ def read_csd_folder(folder: Path, words: int = 20, impute: str = "none") -> Mult
     MOSEI_EMOTIONS order; ids "{video}[{k}]"; standard folds. `impute`: dataset.FeatureValues.
 
     Errors (EmozslError, one line): a missing sequence (named by root and usual file); a .csd file
-    that is unreadable or not a sequence; a malformed entry, NaN label or bad interval (file, video,
-    field, value); non-finite features (file, video, count; unless impute="zero")."""
+    that is unreadable or not a sequence; a malformed entry (in any sequence), a words file that is
+    not one column of words, a NaN or negative emotion label or a bad interval (file, video, field,
+    value); non-finite features that enter the output (file, video, count; unless impute="zero")."""
     if isinstance(words, bool) or not isinstance(words, int) or words < 1:
         raise FieldError("words", words, "must be a whole number of words, at least 1")
     return _Reader(Path(folder), words, FeatureValues(impute)).read()

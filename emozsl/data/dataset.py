@@ -171,8 +171,8 @@ def check_array(array, where: str, rank: int, last_dim: int | None = None) -> np
     if last_dim is not None and array.shape[-1] != last_dim:
         raise EmozslError(f"{where}: expected last dimension {last_dim}, found shape {array.shape}")
     message = nonfinite_message(array, where)
-    if message:
-        raise EmozslError(message)
+    if message:  # features go through FeatureValues first: what reaches here is labels
+        raise EmozslError(f"{message} (labels are never imputed: fix the file)")
     largest = largest_beyond_float32(array)
     if largest is not None:
         raise EmozslError(f"{where}: holds values outside float32's range (largest magnitude {largest:.3g})")

@@ -10,7 +10,7 @@
   bundled frontal-face cascade (offline; the largest face, with a 2-pixel margin), with a centre crop
   as the fallback, counted. Crops are stored as 0-255 RGB (uint8); models normalise them.
 
-The media libraries are an optional extra (`pip install emozsl[media]`); without them a raw data
+The media libraries are an optional extra (`[media]`); without them a raw data
 set fails with a one-line error naming the extra. Every decoding error names the utterance and file;
 the header checks (`media_file`, `audio_info`, `check_image`, `check_video`) find the same faults
 cheaply, before any training (media_cache.check_media).
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from emozsl.errors import EmozslError, first_line
+from emozsl.extras import install_hint
 
 SAMPLE_RATE = 16000
 MIN_SAMPLE_RATE = 4000  # below this a recording cannot hold speech (and is likely a wrong header)
@@ -64,7 +65,7 @@ def require(module: str, purpose: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise EmozslError(f"{purpose} needs the optional media libraries: pip install 'emozsl[{EXTRA}]' "
+        raise EmozslError(f"{purpose} needs the optional media libraries: {install_hint(EXTRA)} "
                           f"(module {module} is missing)") from None
 
 
@@ -290,7 +291,7 @@ def _face_cascade():
     cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
         raise EmozslError(f"{path}: OpenCV's face cascade is missing (opencv-python-headless 4.x bundles it; "
-                          f"pip install 'emozsl[{EXTRA}]')")
+                          f"{install_hint(EXTRA)})")
     return cascade
 
 

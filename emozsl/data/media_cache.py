@@ -142,13 +142,13 @@ def _audio_entry(uid: str, ref: AudioRef, settings: MediaSettings, root: Path, r
     """The utterance's cache file and its number of chunks."""
     path = _audio_path(uid, ref, settings, root)
     if path.exists():
-        report["cached"] += 1
+        report["entries cached"] += 1
         count, counts = _entry_info(path, "chunks", ("cut",))
     else:
         samples, rate = read_audio(Path(ref.path), uid, ref.rate) if ref.path is not None else (ref.samples, ref.rate)
         samples, rate = check_samples(samples, rate, uid, ref.path or "audio samples")
         chunks, cut = audio_chunks(samples, rate, settings)
-        report["decoded"] += 1
+        report["entries decoded"] += 1
         _save(path, {"chunks": chunks, "cut": np.array(cut)})
         count, counts = len(chunks), {"cut": cut}
     report["audio cut at max_chunks"] += int(counts["cut"] > 0)
@@ -160,7 +160,7 @@ def _visual_entry(uid: str, ref: FramesRef, settings: MediaSettings, root: Path,
     files, cut = _frame_list(uid, ref, settings)
     path = _visual_path(uid, ref, settings, files, root)
     if path.exists():
-        report["cached"] += 1
+        report["entries cached"] += 1
         count, counts = _entry_info(path, "frames", ("fallbacks", "cut"))
     else:
         if files is None:
@@ -171,7 +171,7 @@ def _visual_entry(uid: str, ref: FramesRef, settings: MediaSettings, root: Path,
         frames = (np.stack([c for c, _ in crops]) if crops
                   else np.zeros((0, settings.face_size, settings.face_size, 3), np.uint8))
         counts = {"fallbacks": sum(int(f) for _, f in crops), "cut": cut}
-        report["decoded"] += 1
+        report["entries decoded"] += 1
         _save(path, {"frames": frames.astype(np.uint8), **{k: np.array(v) for k, v in counts.items()}})
         count = len(frames)
     report["face fallbacks"] += counts["fallbacks"]
@@ -238,7 +238,7 @@ def prepare_split(split: SplitData, settings: MediaSettings, tokenize, name: str
     with `tokenize` (list of str -> list of int arrays, the text encoder's). The lengths are the
     decoded counts; the report's counts (cuts, fallbacks) are the same from a warm cache."""
     root = root or cache_root()
-    report = dict.fromkeys(("decoded", "cached", "face fallbacks", "audio cut at max_chunks",
+    report = dict.fromkeys(("entries decoded", "entries cached", "face fallbacks", "audio cut at max_chunks",
                             "frames cut at max_frames", "no frames"), 0)
     audio, visual, lengths, frameless = [], [], {"audio": [], "visual": []}, []
     features = split.features

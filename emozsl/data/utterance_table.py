@@ -50,7 +50,7 @@ def _table_rows(file: Path) -> list[dict]:
         body, at = exc.object, exc.start  # the bytes after any byte-order mark
         line, column = body.count(b"\n", 0, at) + 1, at - body.rfind(b"\n", 0, at)
         raise EmozslError(f"{file}: line {line} is not UTF-8 (byte 0x{body[at]:02x} at column {column}); save the "
-                          "table as UTF-8 (for a Windows-1252 table, in Python: "
+                          f"table as UTF-8 (for a Windows-1252 table, in Python: p = pathlib.Path({str(file)!r}); "
                           "p.write_text(p.read_text(encoding='cp1252'), encoding='utf-8'))") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # text mode's newlines, in quoted transcripts too
     if file.suffix == ".csv":

@@ -31,6 +31,7 @@ from torch import nn
 
 from emozsl.data.media import MediaSettings
 from emozsl.errors import EmozslError, FieldError
+from emozsl.extras import install_hint
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, sinusoidal_positions
 
 FACE_MEAN = (159.0, 111.0, 102.0)  # the original's normalisation of 0-255 face crops
@@ -82,7 +83,7 @@ class PretrainedTextEncoder(nn.Module):
         try:
             import transformers
         except ImportError:
-            raise EmozslError("text_model needs the optional text libraries: pip install 'emozsl[text]'") from None
+            raise EmozslError(f"text_model needs the optional text libraries: {install_hint('text')}") from None
         transformers.utils.logging.disable_progress_bar()
         if not (Path(path) / "config.json").is_file():
             raise FieldError("text_model", path, "not a local Hugging Face model folder (no config.json there); "

@@ -1,0 +1,21 @@
+"""emozsl's optional extras (pyproject.toml) as install hints. emozsl is installed from its checkout
+or a wheel, not from a package index, so `pip install 'emozsl[ray]'` would fail: a hint names the
+extra's own requirements, read from the installed package's metadata."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+
+def install_hint(extra: str) -> str:
+    """e.g. "pip install 'ray>=2.9' (emozsl's extra [ray])"; the extra alone when emozsl's metadata
+    is not installed (a checkout on the path)."""
+    try:
+        requires = metadata.requires("emozsl") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    marker = f'extra == "{extra}"'
+    packages = [r.split(";")[0].strip() for r in requires if marker in r.replace("'", '"')]
+    if not packages:
+        return f"install emozsl's extra [{extra}] (pip install '.[{extra}]' in its checkout)"
+    return "pip install " + " ".join(f"'{p}'" for p in packages) + f" (emozsl's extra [{extra}])"
