@@ -258,9 +258,15 @@ def embeddings():
 @click.option("--provenance", help="Where the vectors come from and their licence (stored beside the file).")
 def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenance):
     """Write the vectors of a word list from a big word-vector source."""
-    from emozsl.embeddings import build_embeddings, read_word_list
+    from emozsl.embeddings import PRESETS, build_embeddings, read_word_list
 
-    path = build_embeddings(source, read_word_list(words), out, fmt, capitalize, trust_pickle, provenance)
+    try:
+        path = build_embeddings(source, read_word_list(words), out, fmt, capitalize, trust_pickle, provenance)
+    except EmozslError as exc:
+        if words in PRESETS and "missing" in str(exc):  # a preset holds every word form the protocols use
+            raise EmozslError(f"{exc}; preset '{words}' holds every word form: for fewer, list the words you need "
+                              "in a file (one a line) and pass it as --words") from None
+        raise
     click.echo(f"wrote {path} and {path}.json")
 
 

@@ -61,7 +61,7 @@ def use_idle_cores() -> int:
         others = other_running_tasks()
         _chosen = torch.get_num_threads() if others is None else max(1, min(torch.get_num_threads(), cores - others))
         if _chosen < torch.get_num_threads():
-            log.info("cpu: %d of %d threads (%d other tasks running; EMOZSL_CPU_THREADS sets it)",
+            log.info("cpu: %d of %d threads (other tasks running: %d; EMOZSL_CPU_THREADS sets it)",
                      _chosen, torch.get_num_threads(), others)
     torch.set_num_threads(_chosen)
     return _chosen

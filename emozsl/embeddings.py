@@ -453,7 +453,7 @@ def _missing_message(source: str, missing: list[str], vocabulary: list[str], dim
               if all(_is_number(f) for f in fields[1:])}
     if spaced := [t for t in missing if t in longer]:
         message += f"; the lines of {_some(spaced)} hold more than a word and {dim} numbers (malformed)"
-    return message + "; for fewer words, list the ones you need in a file (one a line) and pass it as --words"
+    return message
 
 
 def _some(words: list[str]) -> str:
@@ -545,7 +545,8 @@ def describe(path: str | Path | None = None, trust_pickle: bool = False) -> str:
     path = Path(path) if path else default_embeddings_path()
     read = read_word_vectors(path, trust_pickle=trust_pickle, missing_hint=BUILD_HINT)
     meta_file = Path(f"{path}.json")
-    provenance = read_json(meta_file, "provenance file").get("provenance", "") if meta_file.exists() else "(no provenance file)"
+    provenance = (read_json(meta_file, "provenance file").get("provenance") or "(none given)") if meta_file.exists() \
+        else "(no provenance file)"
     words = list(read.vectors)
     more = f", ... ({len(words) - SHOWN_WORDS} more)" if len(words) > SHOWN_WORDS else ""
     return (f"{path}: {read.format}, {len(words)} words, {read.dim} dimensions\nprovenance: {provenance}\n"

@@ -275,7 +275,7 @@ def _check_source(manifest: dict, role: str, data: MultimodalDataset) -> None:
     expected = manifest["sources"][role]["fingerprint"]
     if data.fingerprint() != expected:
         imputed = (f"; --impute zero set {sum(data.imputed.values())} values of this data to 0, which the "
-                   "fingerprint records: make the split with the same --impute") if data.imputed else ""
+                   "fingerprint records: make the split from this data, with --impute zero") if data.imputed else ""
         raise EmozslError(f"{data.source}: this split was made from other data (fingerprint {expected}, "
                           f"this data {data.fingerprint()}){imputed}")
 
@@ -380,4 +380,13 @@ def write_split(data_path: str | None, extra_path: str | None, zsl: str | None, 
         raise EmozslError("IEMOCAP zero-/few-shot emotions come from the 9-class files: pass --extra DIR "
                           "(the folder of text_train.p, covarep_train.p, facet_train.p, y_train.p)")
     manifest = make_split(data, protocol, target, seed, shots, fraction, extra)
-    return save_manifest(manifest, out or Path("splits") / manifest_name(manifest)), manifest
+    path = Path(out or Path("splits") / manifest_name(manifest))
+    if path.exists():  # the default name says protocol, emotion and seed, not which data: never replace another's
+        try:
+            before = load_manifest(path)["sources"]
+        except EmozslError:
+            before = None
+        if before != manifest["sources"]:
+            raise EmozslError(f"{path}: holds a split of other data (or is no split manifest); pass --out to write "
+                              "this one elsewhere, or delete the file")
+    return save_manifest(manifest, path), manifest

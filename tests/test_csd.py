@@ -451,3 +451,10 @@ def test_messages_name_what_was_found_and_where_the_folds_are(tmp_path):
     stray = {f"x{i}": entry for i, entry in enumerate(stray.values())}
     with pytest.raises(EmozslError, match=r"the folds are the SDK's YouTube video ids, in emozsl/data/mosei_folds.json\)$"):
         read_csd_folder(write_sdk_folder(tmp_path / "stray", stray))
+
+
+def test_every_missing_sequence_is_named_at_once(tmp_path):
+    folder = write_sdk_folder(tmp_path / "sdk", roots=("COVAREP",))
+    with pytest.raises(EmozslError, match=r"sdk: no labels sequence: .*; no text sequence: 'glove_vectors' .*; "
+                                          r"no visual sequence: 'FACET 4.2' .* or 'OpenFace_2' [^;]*$"):
+        read_csd_folder(folder)

@@ -158,5 +158,5 @@ def test_a_split_of_the_clean_data_says_why_imputed_data_differ(tmp_path):
     result = runner.invoke(main, ["-q", "train", "--data", str(folder), "--split", str(tmp_path / "s.json"), "--impute", "zero",
                                   "--epochs", "1", "--device", "cpu", "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 1 and result.output.strip().endswith(
-        "--impute zero set 1 values of this data to 0, which the fingerprint records: make the split with the "
-        "same --impute"), result.output
+        "--impute zero set 1 values of this data to 0, which the fingerprint records: make the split from this "
+        "data, with --impute zero"), result.output

@@ -1,5 +1,6 @@
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +155,21 @@ def test_a_zero_shot_split_that_would_leave_valid_empty_is_refused_when_made(mos
     with pytest.raises(EmozslError, match=r"the valid split would be empty: zero-shot on fear removes all 12 of its "
                                           r"samples \(each has fear\)$"):
         make_split(data, "zsl", "fear")
+
+
+def test_split_never_replaces_a_manifest_of_other_data(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from emozsl.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    first, second = write_mosei(tmp_path / "a", seed=0), write_mosei(tmp_path / "b", seed=1)
+    runner = CliRunner()
+    assert runner.invoke(main, ["split", "--data", str(first), "--zsl", "fear"]).exit_code == 0
+    made = (tmp_path / "splits" / "mosei_zsl_fear_seed0.json").read_text()
+    assert runner.invoke(main, ["split", "--data", str(first), "--zsl", "fear"]).exit_code == 0  # the same data: fine
+    again = runner.invoke(main, ["split", "--data", str(second), "--zsl", "fear"])
+    assert again.exit_code == 1 and again.output.strip().splitlines() == [
+        f"Error: {Path('splits/mosei_zsl_fear_seed0.json')}: holds a split of other data (or is no split manifest); "
+        "pass --out to write this one elsewhere, or delete the file"], again.output
+    assert (tmp_path / "splits" / "mosei_zsl_fear_seed0.json").read_text() == made

@@ -319,10 +319,11 @@ class _Reader:
     def choose(self, found: dict[Sequence, Path]) -> tuple[dict[str, Sequence], list[str]]:
         """role -> the sequence read for it, and notes on the choices; a missing one is an error."""
         chosen, notes = {}, []
+        missing = [role for role in ("labels", "text", "audio", "visual") if not any(s.role == role for s in found)]
+        if missing:  # every missing one at once, not one per attempt
+            raise EmozslError(self._missing(missing, found))
         for role in ("labels", "text", "audio", "visual"):
             candidates = [s for s in KNOWN if s.role == role and s in found]
-            if not candidates:
-                raise EmozslError(self._missing(role, found))
             chosen[role] = candidates[0]
             if len(candidates) > 1:
                 reason = " (what the processed data hold)" if role == "visual" else ""
@@ -331,19 +332,21 @@ class _Reader:
             chosen["words"] = WORDS
         return chosen, notes
 
-    def _missing(self, role: str, found: dict[Sequence, Path]) -> str:
-        """A sequence is told by its root name: the message says which names other files hold."""
-        where = f"{self.folder}: no {role} sequence"
+    def _missing(self, roles: list[str], found: dict[Sequence, Path]) -> str:
+        """Every missing sequence with its root name; a sequence is told by its root name, so the
+        message also says which names other files hold."""
+        wanted = {"labels": f"{ALL_LABELS.named()} or the older {EMOTION_LABELS.named()}",
+                  "text": VECTORS.named(), "audio": COVAREP.named(), "visual": f"{FACET.named()} or {OPENFACE.named()}"}
+        parts = []
+        for role in roles:
+            if role == "text" and WORDS in found:
+                parts.append(f"no text sequence: {found[WORDS].name} ('{WORDS.root}') gives word timing but no "
+                             f"features; the text modality is the word vectors, {VECTORS.named()}")
+            else:
+                parts.append(f"no {role} sequence: {wanted[role]}")
         others = ("; other files hold " + ", ".join(f"'{r}' ({f})" for f, r in self.unknown.items())
                   + " (a sequence is told by its root name, not its file name)") if self.unknown else ""
-        if role == "labels":
-            return f"{where}: {ALL_LABELS.named()} or the older {EMOTION_LABELS.named()}{others}"
-        if role == "text" and WORDS in found:
-            return (f"{where}: {found[WORDS].name} ('{WORDS.root}') gives word timing but no features; "
-                    f"the text modality is the word vectors, {VECTORS.named()}{others}")
-        if role == "visual":
-            return f"{where}: {FACET.named()} or {OPENFACE.named()}{others}"
-        return f"{where}: {(VECTORS if role == 'text' else COVAREP).named()}{others}"
+        return f"{self.folder}: {'; '.join(parts)}{others}"
 
     def pivot(self, video: str, text: _Opened, words: _Opened | None) -> tuple[np.ndarray, np.ndarray]:
         """The vector rows that are words (pauses left out) in time order, and their intervals."""

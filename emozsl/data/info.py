@@ -36,5 +36,5 @@ def format_summary(summary: dict) -> str:
     dropped = summary.get("dropped")
     if dropped:
         lines.append("")
-        lines.append(f"left out: {sum(dropped.values())} samples: " + ", ".join(f"{v} {k}" for k, v in dropped.items()))
+        lines.append(f"left out: {sum(dropped.values())} samples: " + ", ".join(f"{k}: {v}" for k, v in dropped.items()))
     return "\n".join(lines)
