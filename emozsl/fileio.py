@@ -114,18 +114,24 @@ def _plain(value):
 
 
 def read_text(path: str | Path, what: str, missing_hint: str = "") -> str:
-    """A UTF-8 text file; a missing, unreadable or binary one is a one-line error saying what was expected."""
+    """A UTF-8 text file (a byte-order mark, as editors on Windows write, is no part of the text); a
+    missing, unreadable or non-UTF-8 one is a one-line error saying what was expected, with the line."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise EmozslError(f"{path}: missing {what}{missing_hint}") from None
     except IsADirectoryError:
         raise EmozslError(f"{path}: is a folder, expected a {what}") from None
-    except UnicodeDecodeError:
-        raise EmozslError(f"{path}: not a text file (expected a {what})") from None
     except OSError as exc:
         raise EmozslError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        body = exc.object  # the bytes after any byte-order mark, which exc.start counts in
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise EmozslError(f"{path}:{line}: not UTF-8 text (byte 0x{body[exc.start]:02x}); save the {what} "
+                          "as UTF-8") from None
 
 
 def read_json(path: str | Path, what: str = "JSON file"):

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,8 @@ def accuracy(c: dict[str, np.ndarray]) -> np.ndarray:
 
 def roc_auc(truth: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Per-column ROC AUC by the rank-sum (Mann-Whitney) identity; ties get average ranks."""
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats costs every command half a second
+
     truth = truth.astype(bool)
     ranks = rankdata(scores, axis=0)
     p = truth.sum(0).astype(float)

@@ -70,7 +70,7 @@ def _read(run: RunDir, root: Path) -> _Run:
 @cache
 def _defaults(model: str) -> dict:
     """RunConfig's defaults for `model` (its epochs, its backbone's options)."""
-    return RunConfig(model=model).to_dict()
+    return RunConfig(model=model, check_build=False).to_dict()
 
 
 def _text(value) -> str:

@@ -203,7 +203,7 @@ class RunDir:
         values = read_json(self.path / CONFIG_FILE, "run config")
         if isinstance(values, dict):
             values.pop(TRUST_FIELD, None)  # emozsl 0.1.0 stored it; trust now comes only from the command line
-        return RunConfig.from_dict(values, str(self.path / CONFIG_FILE))
+        return RunConfig.from_dict(values, str(self.path / CONFIG_FILE), check_build=False)  # checked when written
 
     @property
     def manifest_path(self) -> Path:

@@ -206,14 +206,16 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     return Session(config, task, device, path, vectors, model)
 
 
-def named_target(config: RunConfig, task: Task | None = None, trust_pickle: bool = False) -> RunConfig:
+def named_target(config: RunConfig, task: Task | None = None, trust_pickle: bool = False,
+                 datasets: dict | None = None) -> RunConfig:
     """`config` with its target emotion by name, as the split names it (an index, `--zsl 3`, becomes
     the emotion it indexes in the data), so the run's name, config file and report rows all say
-    the emotion. Reads the data only when the target is an index and no `task` is given."""
+    the emotion. Reads the data only when the target is an index and no `task` is given (into
+    `datasets`, prepare_task's, when given)."""
     text = None if config.target is None else str(config.target).strip()
     if task is None and (text is None or not text.lstrip("-").isdigit()):
         return config
-    task = task or prepare_task(config, trust_pickle)
+    task = task or prepare_task(config, trust_pickle, datasets=datasets)
     return dataclasses.replace(config, target=task.manifest["target"])
 
 

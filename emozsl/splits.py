@@ -85,7 +85,7 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     and valid too) as a new label column."""
     check_choice("protocol", protocol, PROTOCOLS)
     if seed < 0:
-        raise FieldError("seed", seed, "must be at least 0")
+        raise FieldError("split_seed", seed, "must be at least 0")
     if shots is not None and shots < 1:
         raise FieldError("shots", shots, "must be at least 1")
     if shots is not None and protocol != "fsl":
@@ -272,12 +272,12 @@ def _check_applied(manifest: dict, splits: dict[str, SplitData], where: str) -> 
 
 
 def _check_source(manifest: dict, role: str, data: MultimodalDataset) -> None:
-    expected = manifest["sources"][role]["fingerprint"]
-    if data.fingerprint() != expected:
+    expected, actual = manifest["sources"][role]["fingerprint"], data.fingerprint()
+    if actual != expected:
         imputed = (f"; --impute zero set {sum(data.imputed.values())} values of this data to 0, which the "
                    "fingerprint records: make the split from this data, with --impute zero") if data.imputed else ""
         raise EmozslError(f"{data.source}: this split was made from other data (fingerprint {expected}, "
-                          f"this data {data.fingerprint()}){imputed}")
+                          f"this data {actual}){imputed}")
 
 
 def fold_dataset(data: MultimodalDataset, folds: int, fold: int, seed: int) -> MultimodalDataset:

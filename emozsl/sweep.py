@@ -37,7 +37,8 @@ up to `workers` groups at once as tasks of a Ray cluster, each reserving (and us
 its share of the cluster's cores, at most a node's, and its share of the cluster's GPUs. `ray` logs
 each finished group with the node it ran on, and a failed trial as one line naming it.
 Ray takes its cluster from RAY_ADDRESS, else the one last started on this machine, else starts a
-local one for the sweep. On a real cluster, with `emozsl[ray]` (the same versions) on every node:
+local one for the sweep. On a real cluster, with emozsl and its extra [ray] (the same versions) on
+every node:
 
     ray start --head                                      # on one machine, HEAD
     ray start --address=HEAD:6379                         # on every other machine

@@ -344,15 +344,16 @@ def train(config: RunConfig, trust_pickle: bool = False, exact_name: bool = Fals
 
 
 def train_group(configs: list[RunConfig], trust_pickle: bool = False, exact_names: bool = False,
-                backend=None) -> list[Path | Exception]:
+                backend=None, datasets: dict | None = None) -> list[Path | Exception]:
     """Train the runs of `configs` together (module docstring); each run's outcome, in order: its
     finished folder, or the exception that stopped it (RunBusy / RunFinished for a run of an exact
     name that another process holds or finished; an error of its data, config or training). The
     data are read once per path. An interrupt (or any exception outside one run) removes every
-    unfinished run. `backend`: the step capture of every run (default: graph_backend)."""
+    unfinished run. `backend`: the step capture of every run (default: graph_backend). `datasets`:
+    data sets the caller read already (session.prepare_task's), which this group reads into too."""
     outcomes: list = [None] * len(configs)
     runs: dict[int, TrainingRun] = {}  # the runs still training; each leaves once finished or failed
-    datasets: dict = {}
+    datasets = {} if datasets is None else datasets
     try:
         for k, config in enumerate(configs):
             try:

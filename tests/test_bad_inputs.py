@@ -307,6 +307,8 @@ def embeddings_that_are_a_saved_web_page(tmp, w):  # a headerless file is GloVe 
 # ---------------------------------------------------------------- sizes and choices
 TRAIN_FLAG_CASES = {  # emozsl train --data DATA ARGS...
     "infinite_learning_rate": ("--lr inf: must be a finite number above 0", ["--lr", "inf"]),
+    # the flag named is the one whose value is wrong, not another setting of the same name's family
+    "negative_seed_beside_a_split_seed": ("Error: --seed -1: must be at least 0", ["--split-seed", "0", "--seed", "-1"]),
     "nan_learning_rate": ("--lr nan: must be a finite number above 0", ["--lr", "nan"]),
     "zero_hidden_size": ("--option audio_hidden=0: must be at least 1", ["--option", "audio_hidden=0"]),
     "negative_layer_count": ("--option layers=-2: must be at least 1", ["--option", "layers=-2"]),

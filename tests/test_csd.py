@@ -458,3 +458,11 @@ def test_every_missing_sequence_is_named_at_once(tmp_path):
     with pytest.raises(EmozslError, match=r"sdk: no labels sequence: .*; no text sequence: 'glove_vectors' .*; "
                                           r"no visual sequence: 'FACET 4.2' .* or 'OpenFace_2' [^;]*$"):
         read_csd_folder(folder)
+
+
+def test_a_label_beyond_float32_is_named_as_such(tmp_path):
+    videos = sdk_videos()
+    videos["81406"]["All Labels"]["features"][0, 3] = 1e39  # anger
+    with pytest.raises(EmozslError, match=r"CMU_MOSEI_Labels.csd: video 81406, features: holds values outside "
+                                          r"float32's range \(largest magnitude 1e\+39\)$"):
+        read_csd_folder(write_sdk_folder(tmp_path / "sdk", videos))

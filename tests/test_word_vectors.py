@@ -365,7 +365,7 @@ def test_a_byte_order_mark_before_the_first_line_is_skipped(reference, tmp_path)
     for fmt, content in files.items():
         for path in ((tmp_path / f"{fmt}.txt"), (tmp_path / f"{fmt}.txt.gz")):
             path.write_bytes(gzip.compress(content) if path.suffix == ".gz" else content)
-            read = read_word_vectors(path)
+            read = read_word_vectors(path, keep_vocabulary=True)
             assert read.format == fmt + ("+gzip" if path.suffix == ".gz" else "") and read.dim == 8, path
             assert read.vocabulary == WORDS, path  # not '\ufeff</s>', nor the header read as a 1-d word
             same_vectors(load_embeddings(build_embeddings(str(path), WANTED, tmp_path / "e.txt")), reference, WANTED)
@@ -436,3 +436,16 @@ def test_missing_words_present_capitalised_suggest_capitalize(reference, tmp_pat
     one_line_error(run(*args), "the file holds 'Fear', 'Joy': pass --capitalize")
     assert run(*args, "--capitalize").exit_code == 0
     same_vectors(load_embeddings(tmp_path / "e.txt"), reference, WANTED)
+
+
+def test_the_fewer_words_hint_comes_with_a_preset_only(tmp_path):
+    """A preset asks for every word form; a word-list file asks for what its author wrote."""
+    (tmp_path / "v.txt").write_text("anger 0.1 0.2\nfear 0.3 0.4\n")
+    preset = run(*["embeddings", "build", "--source", tmp_path / "v.txt", "--words", "mosei", "--out", tmp_path / "a.txt"])
+    assert preset.exit_code == 1 and preset.output.strip().endswith(
+        "preset 'mosei' holds every word form: for fewer, list the words you need in a file (one a line) and pass "
+        "it as --words"), preset.output
+    (tmp_path / "words.txt").write_text("anger\nfaer\n")
+    listed = run(*["embeddings", "build", "--source", tmp_path / "v.txt", "--words", tmp_path / "words.txt",
+                  "--out", tmp_path / "b.txt"])
+    assert listed.exit_code == 1 and "'faer' (close: fear)" in listed.output and "preset" not in listed.output

@@ -401,7 +401,8 @@ class _Reader:
             return None
         end = end[kept]
         first = np.maximum(first[kept], end - self.steps)  # keep the last words (pad_sequences' cut)
-        return _Video(video, rows, intervals, np.flatnonzero(kept), first, end, emotions[kept].astype(np.float32))
+        emotions = check_array(emotions, f"{where}, features", 2)  # float32's range, before the cast
+        return _Video(video, rows, intervals, np.flatnonzero(kept), first, end, emotions[kept])
 
     def aligned(self, seq: _Opened, video: str, words: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
         """Pass 2, one modality: (n, D) float32 mean of the rows overlapping each word (zeros where
@@ -465,10 +466,7 @@ class _Reader:
                 ids.append(f"{v.video}[{k}]")
                 row += 1
             labels[row - len(v.segments):row] = v.labels
-        where = f"{self.folder} ({split} split)"
-        for modality, array in out.items():
-            out[modality] = check_array(array, f"{where}, {modality}", 3)
-        labels = check_array(labels, f"{where}, labels", 2, len(MOSEI_EMOTIONS))
+        # every value in `out` passed FeatureValues (or is padding) and every label check_array, in plan
         return SplitData(out, labels, np.array(ids, dtype=str))
 
     def read(self) -> MultimodalDataset:

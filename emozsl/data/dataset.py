@@ -200,8 +200,8 @@ class FeatureValues:
         the counts are recorded under."""
         array = np.asarray(array)
         if array.dtype.kind == "f" and not np.isfinite(array).all():
-            if covarep and np.isneginf(array).any():
-                neg_inf = np.isneginf(array)
+            neg_inf = np.isneginf(array) if covarep else None
+            if neg_inf is not None and neg_inf.any():
                 self.neg_inf_replaced[key] = self.neg_inf_replaced.get(key, 0) + int(neg_inf.sum())
                 array = np.where(neg_inf, 0, array)
             message = nonfinite_message(array, where)
