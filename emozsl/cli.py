@@ -216,10 +216,9 @@ def data_synth(out, fmt, size, seed, unaligned, embeddings, disagreement):
 @config_option("impute", declared_default=True)
 def data_info(path, trust_pickle, as_json, impute):
     """Shapes, dims and label counts per split and emotion."""
-    from emozsl.data import load_dataset
-    from emozsl.data.info import format_summary
+    from emozsl.data.info import format_summary, summary_of
 
-    summary = load_dataset(path, trust_pickle, impute).summary()
+    summary = summary_of(path, trust_pickle, impute)
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
 
 
@@ -379,6 +378,43 @@ def eval_command(run, emotions, data_path, device, out, calibration, trust_pickl
     table, files = evaluate_and_report(run, emotion_list, data_path, device, out, trust_pickle, calibration)
     click.echo(table)
     click.echo("\nwrote " + ", ".join(str(f) for f in files))
+
+
+@main.command("predict")
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("--data", "data_path", help="Data to score: any path emozsl reads, labelled or not, or a folder of "
+              "clips (default: the run's data).")
+@click.option("--emotions", help="Comma-separated emotions: the run's, or any words (NAME=WORD or NAME=WORD1+WORD2 "
+              "to give a name its words); default the run's (another labelled corpus: its own).")
+@click.option("--vectors", type=click.Path(dir_okay=False), help="A larger word-vector file for words the run's file "
+              "lacks (any form `embeddings build` reads; checked to be the run's space).")
+@click.option("--label-words", help="Label-word set (mosei, iemocap, cherma or a file) for emotions the run lacks.")
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), help="Score this split only (default: all rows).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file, .csv, .jsonl or .parquet, with OUT.meta.json "
+              "beside it (default: CSV on standard output).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--top", default=3, show_default=True, help="Most probable emotions listed per utterance (0: none).")
+@click.option("--calibration", type=click.Choice(CALIBRATIONS), help="Unseen emotions' calibration (default: the run's).")
+@click.option("--strict", is_flag=True, help="Stop at the first clip that cannot be decoded (default: name it in the "
+              "error column and score the rest).")
+@click.option("--no-cache", is_flag=True, help="Decode clips into a temporary folder, not the media cache.")
+@click.option("--device", default="auto", show_default=True)
+@config_option("impute", declared_default=True)
+@trust_pickle_option()
+def predict_command(run, data_path, emotions, vectors, label_words, split, out, overwrite, top, calibration, strict,
+                    no_cache, device, impute, trust_pickle):
+    """Score any data with a finished run, for any emotion words: one row per utterance with each
+    emotion's probability (and, for emotions the run never trained on, the calibrated one); the
+    per-emotion table too when the data label them."""
+    from emozsl.reports import predict_and_report
+
+    text, files = predict_and_report(run, data_path, out, emotions, overwrite=overwrite, device=device,
+                                     echo=click.echo, split=split, vectors=vectors, label_words=label_words,
+                                     calibration=calibration, top=top, strict=strict, cache=not no_cache,
+                                     trust_pickle=trust_pickle, impute=impute)
+    click.echo(text, err=not out)
+    if files:
+        click.echo("wrote " + ", ".join(str(f) for f in files))
 
 
 @main.command("sweep")

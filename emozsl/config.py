@@ -236,10 +236,19 @@ def anchor_paths(values: dict, file: str | Path) -> dict:
     return out
 
 
+# A file name holds at most 255 bytes (ext4, APFS, NTFS); a run's lock file adds ".XXXXXXXX.lock".
+MAX_NAME_BYTES = 255 - len(".0123abcd.lock")
+
+
 def check_folder_name(field_name: str, value: str) -> str:
-    """A name that becomes one folder inside another: no separators, no '..', not hidden."""
+    """A name that becomes one folder inside another: no separators, no '..', not hidden, and short
+    enough for the file system with the suffixes emozsl adds (MAX_NAME_BYTES)."""
     if not value or value in (".", "..") or value.startswith(".") or any(c in value for c in "/\\\0:"):
         raise FieldError(field_name, value, "must name one folder (no '/', '\\', ':', not starting with '.')")
+    size = len(value.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise FieldError(field_name, f"{value[:24]}...", f"is {size} bytes long; a name may be at most "
+                         f"{MAX_NAME_BYTES} bytes (the file system's 255, less the suffix of emozsl's lock file)")
     return value
 
 

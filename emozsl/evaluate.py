@@ -10,6 +10,7 @@ import torch
 
 from emozsl.embeddings import default_embeddings_path, file_sha256
 from emozsl.errors import EmozslError, FieldError
+from emozsl.reference import run_reference
 from emozsl.runs import RunDir, RunMetadata
 from emozsl.scoring import EvalResult
 from emozsl.session import (
@@ -69,10 +70,12 @@ def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: s
     """Re-score a run's best checkpoint. `emotions` picks and orders the scored emotions (any
     emotion the evaluation data labels); by default every emotion of the run's split. Unseen
     emotions also get calibrated metrics (`calibration`, default the run's; calibration.py)."""
-    session = load_run(RunDir.open(run_dir), data, device, trust_pickle)
+    run = RunDir.open(run_dir)
+    session = load_run(run, data, device, trust_pickle)
     if emotions:  # by name or index, as --zsl takes them; each once
         emotions = [resolve_target(e, session.task.emotions, "emotions") for e in emotions]
         repeated = sorted({e for e in emotions if emotions.count(e) > 1})
         if repeated:
             raise FieldError("emotions", ",".join(repeated), "given more than once")
-    return session.score_test(emotions=emotions, split=split, calibration=calibration)
+    # the run's own reference (a run trained before emozsl kept one is calibrated on its validation split)
+    return session.score_test(emotions=emotions, split=split, calibration=calibration, reference=run_reference(run))

@@ -56,8 +56,8 @@ def _result_table(result: EvalResult) -> list[list[str]]:
 
 
 def calibration_note(method: str) -> str:
-    return (f"cal: unseen emotions' thresholds calibrated ({method}) on validation, without their labels; seen "
-            "emotions unchanged")
+    return (f"cal: unseen emotions' thresholds calibrated ({method}) on the run's validation inputs, without their "
+            "labels; seen emotions unchanged")
 
 
 def _console(table: list[list[str]], emotions: int, notes: list[str]) -> str:
@@ -131,6 +131,44 @@ def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, 
     stem = "_".join(["eval", *emotions]) if emotions else "eval"
     files = write_tables(result, out_dir or RunDir(Path(run_dir)).eval_dir, stem)
     return console_table(result), files
+
+
+def predict_and_report(run_dir: str | Path, data: str | None, out: str | Path | None, emotions: str | None = None,
+                       *, overwrite: bool = False, device: str = "auto", echo=None, **options) -> tuple[str, list[Path]]:
+    """`emozsl predict`: score `data` (default the run's) with the run, rows to `out` (and its
+    sidecar, predict.predict_to_file) or, without `out`, as CSV lines to `echo` as they come; when
+    the data label asked emotions, their table per split is returned (and written beside `out` as
+    OUT.table_SPLIT.csv, .md and .json)."""
+    from emozsl.predict import Predictor, predict_to_file  # torch: loaded once the command's values are checked
+
+    data = data or RunDir.open(run_dir).read_config().data
+    if out is not None:
+        out = Path(out)
+        stale = [p for p in out.parent.glob(f"{out.stem}.table_*") if p.suffix in (".csv", ".md", ".json")]
+        if stale and not overwrite and not out.exists():  # an existing OUT is refused by predict_to_file
+            raise FieldError("out", str(out), f"{stale[0].name} exists beside it; pass --overwrite to replace it")
+        prediction = predict_to_file(run_dir, data, out, emotions, overwrite=overwrite, device=device, **options)
+        files = list(prediction.files)
+        for split, result in prediction.results.items():
+            files += write_tables(result, out.parent, f"{out.stem}.table_{split}")
+        for path in set(stale) - set(files):  # tables of an earlier prediction to this file, not made now
+            path.unlink(missing_ok=True)
+    else:
+        header = []
+
+        def sink(frame):
+            echo(frame.to_csv(index=False, header=not header, lineterminator="\n").rstrip("\n"))
+            header.append(True)
+
+        prediction = Predictor.load(run_dir, device).prediction(data, emotions, sink=sink, **options)
+        files = []
+    tables = [f"{split}:\n{console_table(result)}" for split, result in prediction.results.items()]
+    scored = f"{prediction.rows - prediction.errors} of {prediction.rows}" if prediction.errors else f"{prediction.rows}"
+    summary = (f"{scored} utterances scored for {', '.join(e['emotion'] for e in prediction.emotions)}"
+               + (f"; {prediction.errors} could not be (named in the error column)" if prediction.errors else ""))
+    if prediction.unlabelled and prediction.results:
+        summary += f"; not in the tables (the data do not label them): {', '.join(prediction.unlabelled)}"
+    return "\n\n".join([*tables, summary]), files
 
 
 def report_training_result(run_dir: str | Path) -> str:

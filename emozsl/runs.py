@@ -5,6 +5,7 @@
               metadata.json    emotions, input sizes, parameters, embeddings file and sha256, ...
               metrics.jsonl    one line per epoch
               checkpoint.pt    the best model: tensors only, read with weights_only=True
+              reference.pt     the calibration reference (reference.py): tensors only, likewise
               results.json     written last: the run's format version, best epoch, test result
 
 A run trains in `ROOT/.partial/NAME.../`, holding a lock there, and is renamed to `ROOT/NAME` only
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emozsl import __version__
-from emozsl.config import TRUST_FIELD, RunConfig
+from emozsl.config import TRUST_FIELD, RunConfig, check_folder_name
 from emozsl.errors import EmozslError, first_line
 from emozsl.fileio import (
     Lock,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # torch is imported only where a checkpoint is read or writte
 
 PARTIAL = ".partial"
 CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE = "config.json", "metrics.jsonl", "checkpoint.pt"
+REFERENCE_FILE = "reference.pt"
 METADATA_FILE, RESULTS_FILE, SPLIT_FILE = "metadata.json", "results.json", "split.json"
 EVAL_FOLDER = "eval"
 # 1: emozsl 0.1.0 (no format field; NaN written as NaN); 2: format field, nulls, named selection metric.
@@ -136,6 +138,7 @@ class RunDir:
         otherwise it will be ROOT/NAME, or NAME_2, NAME_3, ... if that is taken (an existing run
         is never overwritten)."""
         root = Path(root)
+        check_folder_name("name", name)  # a derived name (NAME_seed3, a sweep's trials) too, before any write
         partial = root / PARTIAL
         try:
             partial.mkdir(parents=True, exist_ok=True)
@@ -262,6 +265,16 @@ class RunDir:
     def load_checkpoint(self, model: torch.nn.Module) -> None:
         load_state(model, self.path / CHECKPOINT_FILE)
 
+    def save_reference(self, state: dict) -> None:
+        """The calibration reference's tensors (reference.CalibrationReference.to_state)."""
+        save_tensors(state, self.path / REFERENCE_FILE)
+
+    def read_reference(self) -> tuple[dict, str] | None:
+        """The calibration reference's tensors and where they were read, or None for a run trained
+        before emozsl kept one."""
+        path = self.path / REFERENCE_FILE
+        return (load_tensors(path), str(path)) if path.is_file() else None
+
     def write_results(self, results: RunResults) -> None:
         write_json(self.path / RESULTS_FILE, results.to_dict())
 
@@ -307,28 +320,41 @@ def default_run_name(config: RunConfig, suffix: str) -> str:
     return f"{config.model}_{config.protocol}{target}_{suffix}"
 
 
-def save_state(model: torch.nn.Module, path: Path) -> None:
-    """A model's tensors only, written atomically (serialised in memory first, so a failed write is
-    an OSError the file layer reports, never a half-written checkpoint)."""
+def save_tensors(state: dict, path: Path) -> None:
+    """A mapping of names to tensors, written atomically (serialised in memory first, so a failed
+    write is an OSError the file layer reports, never a half-written file)."""
     import torch
 
     buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
     write_bytes(path, buffer.getvalue())
+
+
+def load_tensors(path: Path) -> dict:
+    """A mapping of names to tensors; pickled code is never run (weights_only)."""
+    import torch
+
+    if not path.is_file():
+        raise EmozslError(f"{path}: missing file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # weights_only refuses anything but tensors and plain containers
+        raise EmozslError(f"{path}: not a readable tensors-only file ({first_line(exc)[:120]})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise EmozslError(f"{path}: expected a mapping of names to tensors")
+    return state
+
+
+def save_state(model: torch.nn.Module, path: Path) -> None:
+    """A model's tensors only, written atomically."""
+    save_tensors(model.state_dict(), path)
 
 
 def load_state(model: torch.nn.Module, path: Path) -> None:
     """Fill `model` from a tensors-only checkpoint; pickled code is never run (weights_only)."""
-    import torch
-
     if not path.is_file():
         raise EmozslError(f"{path}: missing checkpoint")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        raise EmozslError(f"{path}: not a readable tensors-only checkpoint ({first_line(exc)[:120]})") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise EmozslError(f"{path}: not a checkpoint (expected a mapping of names to tensors)")
+    state = load_tensors(path)
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     resized = [k for k in expected if k in state and state[k].shape != expected[k].shape]

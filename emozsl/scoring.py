@@ -9,7 +9,7 @@ import contextlib
 import numpy as np
 import torch
 
-from emozsl.calibration import fit_calibration
+from emozsl.calibration import Calibration
 from emozsl.metrics import EvalResult, emotion_metrics
 
 
@@ -44,17 +44,13 @@ def score(logits: torch.Tensor, labels: torch.Tensor, emotions: list[str], unsee
                       emotion_metrics(labels.cpu().numpy(), probabilities, threshold), split, calibration)
 
 
-def score_calibrated(logits: torch.Tensor, labels: torch.Tensor, reference_logits: torch.Tensor,
-                     reference_labels: torch.Tensor, emotions: list[str], unseen: list[str], threshold: float,
-                     split: str, calibration: str, low_resource: list[str] = ()) -> EvalResult:
-    """`score`, with the calibrated twin attached when an unseen emotion is scored: the calibration is
-    fitted on the reference split's logits (and seen emotions' labels), never on this split's."""
+def score_calibrated(logits: torch.Tensor, labels: torch.Tensor, calibration: Calibration | None, emotions: list[str],
+                     unseen: list[str], threshold: float, split: str, low_resource: list[str] = ()) -> EvalResult:
+    """`score`, with the calibrated twin attached when an unseen emotion is scored and a calibration
+    is given (fitted on the run's reference inputs, reference.py: never on this split)."""
     result = score(logits, labels, emotions, unseen, threshold, split, low_resource=low_resource)
-    if calibration == "none" or not result.unseen:
+    if calibration is None or calibration.method == "none" or not result.unseen:
         return result
-    seen = np.array([e not in result.unseen for e in emotions])
-    fitted = fit_calibration(calibration, reference_logits.float().cpu().numpy(), seen,
-                             reference_labels.cpu().numpy(), threshold)
-    adjusted = torch.from_numpy(fitted.apply(logits.float().cpu().numpy()))
-    result.calibrated = score(adjusted, labels, emotions, unseen, threshold, split, calibration, low_resource)
+    adjusted = torch.from_numpy(calibration.apply(logits.float().cpu().numpy()))
+    result.calibrated = score(adjusted, labels, emotions, unseen, threshold, split, calibration.method, low_resource)
     return result

@@ -26,7 +26,8 @@ from emozsl.hostmemory import keep_freed_memory
 from emozsl.label_words import label_vectors, load_label_words, vector_words
 from emozsl.models import REGISTRY, get_backbone
 from emozsl.models.build import build_model
-from emozsl.scoring import EvalResult, predict_logits, score, score_calibrated
+from emozsl.reference import CalibrationReference, capture_reference
+from emozsl.scoring import EvalResult, predict_logits, score_calibrated
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
 
 INPUT_KINDS = {"raw": "raw media", "features": "pre-extracted features"}
@@ -95,6 +96,21 @@ def prepare_task(config: RunConfig, trust_pickle: bool = False, manifest: dict |
     return task
 
 
+def resident_inputs(config: RunConfig, part, device: torch.device) -> ResidentInputs:
+    """A feature split's inputs for `config`'s backbone: early fusion (the backbones that need aligned
+    data) aligns the modalities together."""
+    return ResidentInputs(part, device, joint=not get_backbone(config.model).unaligned)
+
+
+def streamed_inputs(config: RunConfig, prepared: PreparedSplit, model: torch.nn.Module,
+                    device: torch.device) -> StreamedInputs:
+    """A raw split's inputs, read from the preprocessing cache by `config.loader_workers` workers."""
+    workers = config.loader_workers
+    if workers is None:  # on a CPU the workers would take cores from the model
+        workers = CUDA_LOADER_WORKERS if device.type == "cuda" else 0
+    return StreamedInputs(prepared, device, model.backbone.pad_id, workers)
+
+
 def selection_metric(config: RunConfig, task: Task) -> str:
     return config.select_metric or ("acc" if task.dataset.startswith("iemocap") else "wacc")
 
@@ -128,31 +144,37 @@ class Session:
         if split not in self._inputs:
             part = self.task.splits[split]
             if self.task.kind == "raw":
-                workers = self.config.loader_workers
-                if workers is None:  # on a CPU the workers would take cores from the model
-                    workers = CUDA_LOADER_WORKERS if self.device.type == "cuda" else 0
-                inputs = StreamedInputs(self.prepared(split), self.device, self.model.backbone.pad_id, workers)
+                inputs = streamed_inputs(self.config, self.prepared(split), self.model, self.device)
             else:
-                # early fusion (the backbones that need aligned data) aligns the modalities together
-                inputs = ResidentInputs(part, self.device, joint=not get_backbone(self.config.model).unaligned)
+                inputs = resident_inputs(self.config, part, self.device)
             self._inputs[split] = inputs, torch.from_numpy(part.presence.astype(np.float32)).to(self.device)
         inputs, labels = self._inputs[split]
         return inputs, labels[:, self.trained_columns] if trained_only else labels
 
     def score_test(self, precision=None, emotions: list[str] | None = None, split: str = "test",
-                   calibration: str | None = None) -> EvalResult:
+                   calibration: str | None = None, reference: CalibrationReference | None = None) -> EvalResult:
         """The model's result on `split` for `emotions` (default: all of the task's), with the
-        calibration (default: the config's) fitted on validation when an unseen emotion is scored;
-        the split's few-shot emotions are its low-resource ones."""
+        calibration (default: the config's) fitted on `reference` (default: captured from
+        validation) when an unseen emotion is scored; the split's few-shot emotions are its
+        low-resource ones."""
         emotions = list(emotions or self.task.emotions)
         calibration = calibration or self.config.calibration
         low_resource = self.task.manifest.get("low_resource", [])  # optional in a manifest file
         logits, labels = self.split_logits(split, emotions, precision)
-        if calibration == "none" or not set(emotions) & set(self.task.unseen):  # validation is not scored for nothing
-            return score(logits, labels, emotions, self.task.unseen, self.config.threshold, split,
-                         low_resource=low_resource)
-        return score_calibrated(logits, labels, *self.split_logits("valid", emotions, precision), emotions,
-                                self.task.unseen, self.config.threshold, split, calibration, low_resource)
+        unseen = np.array([e in self.task.unseen for e in emotions])
+        fitted = None
+        if calibration != "none" and unseen.any():  # validation is not scored for nothing
+            reference = reference or self.reference(precision)
+            columns = [self.task.emotions.index(e) for e in emotions]
+            fitted = reference.fit(calibration, self.model.head, self.vectors[columns], unseen, self.train_vectors,
+                                   self.config.threshold)
+        return score_calibrated(logits, labels, fitted, emotions, self.task.unseen, self.config.threshold, split,
+                                low_resource)
+
+    def reference(self, precision=None) -> CalibrationReference:
+        """The calibration reference (reference.py) of the validation split, as the model is now."""
+        inputs, labels = self.inputs("valid")
+        return capture_reference(self.model, inputs, labels, precision)
 
     def split_logits(self, split: str, emotions: list[str], precision=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and labels of `emotions` on `split`."""

@@ -304,7 +304,9 @@ class TrainingRun:
 
     def finish(self) -> Path:
         self.run.load_checkpoint(self.session.model)
-        test = self.session.score_test(self.trainer.precision)
+        reference = self.session.reference(self.trainer.precision)
+        self.run.save_reference(reference.to_state())
+        test = self.session.score_test(self.trainer.precision, reference=reference)
         return self.run.finish(RunResults(self.best_epoch, self.metric, self.best, self.epoch,
                                           round(time.time() - self.started, 2), test))
 

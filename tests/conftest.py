@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import pickle
+import warnings
 from pathlib import Path
 
 import h5py
@@ -72,6 +75,35 @@ def write_iemocap9(folder: Path, seed: int = 0) -> Path:
             with open(folder / f"{name}_{split}.p", "wb") as f:
                 pickle.dump(array.astype(np.float32), f, protocol=2)
     return folder
+
+
+@functools.cache
+def onednn_bf16_lstm() -> bool:
+    """Whether this CPU's oneDNN builds a bf16 LSTM primitive (AVX-512 BF16 or AMX; an AVX2-only CPU
+    cannot: "could not create a primitive descriptor for the LSTM forward propagation primitive")."""
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+            lstm(torch.randn(1, 2, 4))
+    except RuntimeError as exc:
+        if "primitive descriptor" not in str(exc):
+            raise
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def cpu_bf16_autocast():
+    """The CPU's bf16 autocast, standing in for what `--precision bf16` runs on CUDA. Where this CPU
+    has no bf16 LSTM kernel (probed, onednn_bf16_lstm) oneDNN is turned off: LSTMs then run
+    torch's own CPU kernel in fp32 and every other operation still runs in bf16."""
+    with contextlib.ExitStack() as stack:
+        if not onednn_bf16_lstm():
+            stack.enter_context(warnings.catch_warnings())  # torch warns of Intel GPUs when oneDNN is toggled
+            warnings.simplefilter("ignore", UserWarning)
+            stack.enter_context(torch.backends.mkldnn.flags(enabled=False))
+        stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False))
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

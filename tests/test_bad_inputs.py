@@ -118,7 +118,7 @@ def training_on_a_pickle_without_trust(tmp, w):
     return train_args(w.evil, "--runs-dir", tmp / "runs")
 
 
-@case("not a readable tensors-only checkpoint")
+@case("not a readable tensors-only file")
 def checkpoint_that_runs_code(tmp, w):
     run = w.run_copy(tmp)
     torch.save({"x": Evil(w.marker)}, run / "checkpoint.pt")
@@ -528,7 +528,7 @@ def checkpoint_of_another_size(tmp, w):
     return ["eval", run, "--device", "cpu"]
 
 
-@case("checkpoint.pt: not a readable tensors-only checkpoint")
+@case("checkpoint.pt: not a readable tensors-only file")
 def truncated_checkpoint(tmp, w):
     run = w.run_copy(tmp)
     data = (run / "checkpoint.pt").read_bytes()
@@ -790,3 +790,20 @@ def test_raw_media_fault_stops_training_before_any_work(name, tmp_path, monkeypa
     made = [p for folder in ("runs", "cache") for p in (tmp_path / folder).rglob("*")
             if p.is_file() and p.name != "group.json"]
     assert not made, made
+
+
+@pytest.mark.parametrize("length", [242, 255, 300])
+def test_a_run_name_too_long_for_the_file_system_is_refused_before_anything_is_written(tmp_path, length):
+    from click.testing import CliRunner
+
+    from emozsl.cli import main
+    from emozsl.errors import EmozslError
+    from emozsl.runs import RunDir
+
+    name = "r" * length
+    result = CliRunner().invoke(main, ["train", "--name", name, "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"])
+    assert result.exit_code == 1 and f"is {length} bytes long; a name may be at most 241 bytes" in result.output
+    assert "lock" not in result.output.split("at most")[0] and not (tmp_path / "runs").exists()
+    with pytest.raises(EmozslError, match="at most 241 bytes"):
+        RunDir.create(tmp_path / "runs", "é" * 121)  # 242 bytes in UTF-8
+    assert not (tmp_path / "runs").exists()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import tiny_hf_model
+from conftest import cpu_bf16_autocast, tiny_hf_model
 from test_models import ready
 
 from emozsl.cli import main
@@ -187,7 +187,7 @@ def test_bf16_autocast_forward_and_backward(name):
              "visual": torch.rand(2, 2, 3, 48, 48) * 255,
              LENGTHS: {"text": torch.tensor([5, 5]), "audio": torch.tensor([3, 2]), "visual": torch.tensor([2, 2])}}
     batch["audio"][1, 2] = 0
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with cpu_bf16_autocast():
         logits = model(ready(batch), torch.randn(4, 8))
     assert logits.shape == (2, 4) and torch.isfinite(logits.float()).all()
     logits.float().sum().backward()

@@ -227,10 +227,30 @@ def test_a_captured_optimizer_keeps_its_learning_rate_on_the_device_and_the_sche
 def test_every_backbone_trains_under_bf16_autocast(name):
     """What `--precision bf16` runs on CUDA, checked under the CPU's bf16 autocast: finite logits
     and a backward pass (statistics kept in fp32, e.g. LMR-CBT's masked BatchNorm)."""
+    from conftest import cpu_bf16_autocast
     from test_models import batch, model_for, ready, shapes
 
     model = model_for(name)
-    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+    with cpu_bf16_autocast():
         outputs = model.outputs(ready(batch(shapes(name))), torch.randn(4, 8))
     assert all(torch.isfinite(o.float()).all() for o in outputs.values())
     sum(o.float().sum() for o in outputs.values()).backward()
+
+
+@pytest.mark.slow
+def test_bf16_backbones_train_on_a_cpu_without_bf16_lstm_kernels(tmp_path):
+    """An AVX2-only CPU (oneDNN capped at AVX2, as on such a machine) has no bf16 LSTM primitive: the
+    probe says so and the LSTM backbones still train under bf16 autocast there."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import conftest, test_steps\n"
+              "assert not conftest.onednn_bf16_lstm()\n"
+              "for name in ('eea', 'lmr_cbt'): test_steps.test_every_backbone_trains_under_bf16_autocast(name)\n")
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    done = subprocess.run([sys.executable, "-c", script, str(tests)], env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -4,6 +4,8 @@ A data set holds, per split, one float32 array per modality (each modality may h
 sequence length), a label matrix whose columns follow `emotions`, and sample ids. An emotion is
 present in a sample when its label value is > 0 (MOSEI labels are intensities, IEMOCAP 0/1).
 Some data sets (CHERMA) also label each modality on its own: `modality_labels`, same columns.
+Data without labels (`labelled` False: what `emozsl predict` scores) have no emotions, (N, 0) label
+matrices, and any of the splits, or the one split UNSPLIT when the data come without splits.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from emozsl.numeric import largest_beyond_float32
 
 MODALITIES = ("text", "audio", "visual")
 SPLITS = ("train", "valid", "test")
+UNSPLIT = "all"  # the one split of unlabelled data that come without splits (a folder of clips)
 
 
 @dataclass
@@ -62,36 +65,59 @@ class MultimodalDataset:
     dropped: dict[str, int] = field(default_factory=dict)
     imputed: dict[str, int] = field(default_factory=dict)  # "split/modality" -> values set to 0 by --impute zero
     notes: list[str] = field(default_factory=list)  # a reader's choices, said in `data info` (which file it used, ...)
+    labelled: bool = True  # False: data to score only (`emozsl predict`); no emotions, (N, 0) labels
 
     def __post_init__(self):
-        """Every reader's output obeys one shape contract, checked once here: the three splits, the
-        same modalities with the same feature sizes in each, and one row per sample everywhere."""
+        """Every reader's output obeys one shape contract, checked once here: the three splits (for
+        unlabelled data, any of them, or UNSPLIT alone), the same modalities with the same feature
+        sizes in each, and one row per sample everywhere."""
         where = self.source or self.name
-        missing = [s for s in SPLITS if s not in self.splits]
-        if missing:
-            raise EmozslError(f"{where}: no {', '.join(missing)} split")
-        first = self.splits[SPLITS[0]]
+        if self.labelled:
+            missing = [s for s in SPLITS if s not in self.splits]
+            if missing:
+                raise EmozslError(f"{where}: no {', '.join(missing)} split")
+        else:
+            if self.emotions:
+                raise EmozslError(f"{where}: unlabelled data name emotions ({', '.join(self.emotions)})")
+            names = list(self.splits)
+            if not names:
+                raise EmozslError(f"{where}: no split")
+            if names != [UNSPLIT] and not set(names) <= set(SPLITS):
+                raise EmozslError(f"{where}: splits {', '.join(names)}: expected some of {', '.join(SPLITS)}, "
+                                  f"or {UNSPLIT} alone")
+        order = self._split_order()
+        first_name = order[0]
+        first = self.splits[first_name]
         if not first.features:
-            raise EmozslError(f"{where}: no modality in the {SPLITS[0]} split")
+            raise EmozslError(f"{where}: no modality in the {first_name} split")
         raw = {m for m, a in first.features.items() if not isinstance(a, np.ndarray)}
         if raw and raw != set(first.features):
             raise EmozslError(f"{where}: mixes raw media ({', '.join(sorted(raw))}) with feature arrays")
-        for split in SPLITS:
+        for split in order:
             data = self.splits[split]
             if list(data.features) != list(first.features):
                 raise EmozslError(f"{where}: the {split} split holds modalities {', '.join(data.features)}, "
-                                  f"the {SPLITS[0]} split {', '.join(first.features)}")
+                                  f"the {first_name} split {', '.join(first.features)}")
             for modality, array in data.features.items():
                 size, expected = array.shape[-1], first.features[modality].shape[-1]
                 if size != expected:
                     raise EmozslError(f"{where}: {modality} has {size} features per step in the {split} split "
-                                      f"but {expected} in the {SPLITS[0]} split")
+                                      f"but {expected} in the {first_name} split")
             for name, labels in {"labels": data.labels, **{f"{m} labels": a for m, a in data.modality_labels.items()}}.items():
                 if labels.ndim != 2 or labels.shape[1] != len(self.emotions):
                     raise EmozslError(f"{where}: {split} {name} have shape {labels.shape}, expected "
                                       f"(N, {len(self.emotions)}) for emotions {', '.join(self.emotions)}")
             check_same_n({**data.features, "labels": data.labels, "ids": data.ids,
                           **{f"{m} labels": a for m, a in data.modality_labels.items()}}, f"{where} ({split} split)")
+
+    def _split_order(self) -> list[str]:
+        """The splits present, in SPLITS order (UNSPLIT stands alone)."""
+        return [s for s in (*SPLITS, UNSPLIT) if s in self.splits]
+
+    @property
+    def has_splits(self) -> bool:
+        """False for data that come without splits (UNSPLIT is their one split)."""
+        return list(self.splits) != [UNSPLIT]
 
     @property
     def kind(self) -> str:
@@ -130,8 +156,10 @@ class MultimodalDataset:
         return h.hexdigest()[:16]
 
     def summary(self) -> dict:
-        """Shapes, dims and per-emotion positive counts per split (what `data info` prints)."""
-        out = {"name": self.name, "kind": self.kind, "source": self.source, "emotions": list(self.emotions),
+        """Shapes, dims and per-emotion positive counts per split (what `data info` prints); the
+        positives of unlabelled data are empty."""
+        out = {"name": self.name, "kind": self.kind, "source": self.source, "labelled": self.labelled,
+               "emotions": list(self.emotions),
                "fingerprint": self.fingerprint(), "neg_inf_replaced": dict(self.neg_inf_replaced),
                "dropped": dict(self.dropped), "imputed": dict(self.imputed), "notes": list(self.notes), "splits": {}}
         for split, data in self.splits.items():

@@ -2,7 +2,8 @@
 
 A format is one row: its name, what it is (for messages), `detect` (the path to read, given what
 the user passed, or None) and `read`. Adding a format is one module plus one row here. Rows are
-tried in order, so a more specific layout comes before a looser one.
+tried in order, so a more specific layout comes before a looser one (a plain folder of clips,
+the loosest, is last).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emozsl.data.cherma import is_cherma_folder, read_cherma_folder
+from emozsl.data.clips import clips_folder, read_clips_folder
 from emozsl.data.csd import csd_folder, explain_csd_file, read_csd_folder
 from emozsl.data.dataset import MultimodalDataset
 from emozsl.data.iemocap import iemocap9_folder, mult_pickle, read_iemocap9_folder, read_mult_pickle
@@ -23,6 +25,9 @@ from emozsl.data.utterance_table import read_raw_table, table_path
 from emozsl.errors import EmozslError
 
 DEFAULT_DATA = "data/synth-mosei"
+# What `load_dataset` accepts: "required" refuses data without emotion labels (training, splitting,
+# evaluation), "optional" reads them too (scoring with a trained run, `data info`).
+LABELS_CHOICES = ("required", "optional")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ FORMATS = (
            lambda p, o: read_safe_h5(p, o.impute)),
     Format("mult-pickle", "a MulT IEMOCAP pickle (.pkl)", "file", mult_pickle,
            lambda p, o: read_mult_pickle(p, o.trust_pickle, o.impute)),
+    Format("clips", "a plain folder of clips (audio or video files, optional STEM.txt transcripts)", "folder",
+           clips_folder, lambda p, o: read_clips_folder(p)),
 )
 
 
@@ -67,10 +74,15 @@ def default_data_path() -> str:
     return os.environ.get("EMOZSL_DATA", DEFAULT_DATA)
 
 
-def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "none") -> MultimodalDataset:
+def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "none",
+                 labels: str = "required") -> MultimodalDataset:
     """Read any supported format, detected from what is at `path` (the first row of FORMATS that
-    recognises it); `impute` "zero" sets non-finite feature values to 0 (dataset.FeatureValues).
+    recognises it); `impute` "zero" sets non-finite feature values to 0 (dataset.FeatureValues);
+    `labels` (LABELS_CHOICES) "required" refuses data without emotion labels with a pointer to
+    `emozsl predict`, "optional" returns them (`labelled` False).
     Errors: EmozslError, one line naming the path."""
+    if labels not in LABELS_CHOICES:
+        raise EmozslError(f"labels {labels!r}: choose one of {', '.join(LABELS_CHOICES)}")
     path = Path(path)
     if not path.exists():
         raise EmozslError(f"{path}: no such file or folder (pass --data, or generate data there with "
@@ -79,7 +91,11 @@ def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "no
     for form in FORMATS:
         found = form.detect(path)
         if found is not None:
-            return form.read(found, options)
+            dataset = form.read(found, options)
+            if labels == "required" and not dataset.labelled:
+                raise EmozslError(f"{path}: holds no emotion labels; to score it with a trained run, use "
+                                  f"`emozsl predict RUN --data {path}`")
+            return dataset
     pointer = explain_csd_file(path) if path.is_file() else None
     if pointer:
         raise EmozslError(pointer)

@@ -200,6 +200,42 @@ def _check_visual(uid: str, ref: FramesRef, settings: MediaSettings, root: Path)
     return True
 
 
+MISSING = {"audio": "no audio file", "visual": "no video or frames"}
+
+
+def _missing(modality: str, ref) -> bool:
+    """A reference to nothing: a clip of a folder of clips lacking this modality (data/clips.py)."""
+    if modality == "audio":
+        return ref.path is None and ref.samples is None
+    return ref.folder is None and ref.video is None
+
+
+def media_faults(split: SplitData, settings: MediaSettings, root: Path | None = None) -> tuple[dict[int, list[str]], int, int]:
+    """The cheap checks of check_media on one raw split: each failing row's faults (row -> one line
+    per failing modality, naming the utterance and file), and how many audio and frame entries were checked and how many had to be read
+    (the others were in the cache)."""
+    root = root or cache_root()
+    checks = {"audio": _check_audio, "visual": _check_visual}
+    faults, read, total = {}, 0, 0
+    for i, uid in enumerate(map(str, split.ids)):
+        own = []
+        for modality, check in checks.items():
+            if modality not in split.features:
+                continue
+            total += 1
+            ref = split.features[modality].items[i]
+            if _missing(modality, ref):
+                own.append(f"utterance {uid}: {MISSING[modality]}")
+                continue
+            try:
+                read += check(uid, ref, settings, root)
+            except EmozslError as exc:
+                own.append(first_line(exc))
+        if own:
+            faults[i] = own
+    return faults, total, read
+
+
 def check_media(splits: dict[str, SplitData], settings: MediaSettings, root: Path | None = None) -> None:
     """Check every utterance's media in `splits` (split name -> raw split) cheaply, before any
     training, so that no fault waits for the split's decoding (the test split's comes after the last
@@ -209,23 +245,12 @@ def check_media(splits: dict[str, SplitData], settings: MediaSettings, root: Pat
     decodes its first frame. Utterances whose entries are in the cache under `settings` (decoded
     before) are not checked again. Every fault is gathered, then one EmozslError gives how many
     utterances fail and the first SHOWN_FAULTS faults (split, utterance, file, fault)."""
-    root = root or cache_root()
     started = time.perf_counter()
-    checks = {"audio": _check_audio, "visual": _check_visual}
     faults, failing, read, total = [], 0, 0, 0
     for name, split in splits.items():
-        for i, uid in enumerate(map(str, split.ids)):
-            own = []
-            for modality, check in checks.items():
-                if modality not in split.features:
-                    continue
-                total += 1
-                try:
-                    read += check(uid, split.features[modality].items[i], settings, root)
-                except EmozslError as exc:
-                    own.append(f"{name}: {first_line(exc)}")
-            failing += bool(own)
-            faults += own
+        found, checked, decoded = media_faults(split, settings, root)
+        failing, total, read = failing + len(found), total + checked, read + decoded
+        faults += [f"{name}: {fault}" for own in found.values() for fault in own]
     if faults:
         more = f"; and {len(faults) - SHOWN_FAULTS} more" if len(faults) > SHOWN_FAULTS else ""
         raise EmozslError(f"{failing} utterance(s) have unusable media: {'; '.join(faults[:SHOWN_FAULTS])}{more}")

@@ -67,6 +67,7 @@ def media_split(part: dict, k: int) -> SplitData:
     """A raw split from lists of ids, label rows, transcripts, AudioRefs, FramesRefs and uni-modal labels."""
     features = {"text": MediaColumn("text", part["text"]), "audio": MediaColumn("audio", part["audio"]),
                 "visual": MediaColumn("visual", part["visual"])}
-    labels = np.asarray(part["labels"], dtype=np.float32).reshape(-1, k)
-    uni = {m: np.asarray(v, dtype=np.float32).reshape(-1, k) for m, v in part["uni"].items()}
+    n = len(part["ids"])  # not -1: numpy cannot infer the rows of (N, 0) labels (unlabelled data, k = 0)
+    labels = np.asarray(part["labels"], dtype=np.float32).reshape(n, k)
+    uni = {m: np.asarray(v, dtype=np.float32).reshape(n, k) for m, v in part["uni"].items()}
     return SplitData(features, labels, np.array(part["ids"], dtype=str), uni)

@@ -7,6 +7,8 @@ file), one row per utterance with paths relative to the table (raw_inputs.md):
     already one frame per 500 ms), sample_rate (the audio's stated rate, checked against the file),
     text_labels / audio_labels / visual_labels (uni-modal labels, names joined by ';') and dataset
     (the data set's name, e.g. iemocap6; default raw).
+A table without any label column is read unlabelled (data to score): its split column is then
+optional, and without it every row is in the one split UNSPLIT.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emozsl.data.dataset import SPLITS, MultimodalDataset
+from emozsl.data.dataset import SPLITS, UNSPLIT, MultimodalDataset
 from emozsl.data.media_refs import DEFAULT_FPS, MEDIA_KINDS, AudioRef, FramesRef, media_split
 from emozsl.errors import EmozslError, first_line
 from emozsl.fileio import write_text
@@ -107,11 +109,17 @@ def read_raw_table(file: Path) -> MultimodalDataset:
     if not rows:
         raise EmozslError(f"{file}: no utterances")
     columns = set().union(*(row.keys() for row in rows))
-    for needed in ("id", "split", "text", "audio"):
+    vector_columns = [c for c in rows[0] if c.startswith("label_")]
+    uni_modal = [m for m in MEDIA_KINDS if f"{m}_labels" in columns]
+    # Uni-modal labels alone count as labelled: they still need the shared 'labels' column (the error below).
+    labelled = bool(vector_columns) or "labels" in columns or bool(uni_modal)
+    split_column = labelled or "split" in columns
+    for needed in ("id", "split", "text", "audio") if split_column else ("id", "text", "audio"):
         if needed not in columns:
             raise EmozslError(f"{file}: no '{needed}' column (columns: {', '.join(sorted(columns))})")
-    vector_columns = [c for c in rows[0] if c.startswith("label_")]
-    if vector_columns:
+    if not labelled:
+        emotions = []
+    elif vector_columns:
         emotions = [c[len("label_"):].lower() for c in vector_columns]
     elif "labels" in columns:  # every name any label column uses, in alphabetical order
         label_columns = ["labels"] + [f"{m}_labels" for m in MEDIA_KINDS if f"{m}_labels" in columns]
@@ -119,12 +127,16 @@ def read_raw_table(file: Path) -> MultimodalDataset:
                            for name in _names(row.get(c), f"{file}: row {i + 1}")})
     else:
         raise EmozslError(f"{file}: no labels: give a 'labels' column (names joined by ';') or label_NAME columns")
-    if not emotions:
+    if labelled and not emotions:
         raise EmozslError(f"{file}: no row names an emotion")
     base = file.parent
-    parts = {s: {"ids": [], "labels": [], "text": [], "audio": [], "visual": [], "uni": {}} for s in SPLITS}
+
+    def new_part() -> dict:
+        return {"ids": [], "labels": [], "text": [], "audio": [], "visual": [], "uni": {}}
+
+    # A labelled table has the three splits, as before; an unlabelled one the splits its rows name.
+    parts = {s: new_part() for s in SPLITS} if labelled else {}
     seen_ids: set[str] = set()
-    uni_modal = [m for m in MEDIA_KINDS if f"{m}_labels" in columns]
     for number, row in enumerate(rows, start=1):
         where = f"{file}: row {number}"
         uid = str(row.get("id") or "").strip()
@@ -134,13 +146,15 @@ def read_raw_table(file: Path) -> MultimodalDataset:
         if uid in seen_ids:
             raise EmozslError(f"{where}: the id appears twice")
         seen_ids.add(uid)
-        split = str(row.get("split") or "").strip().lower()
-        if split not in SPLITS:
+        split = str(row.get("split") or "").strip().lower() if split_column else UNSPLIT
+        if split_column and split not in SPLITS:
             raise EmozslError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
         text = row.get("text")
         if not isinstance(text, str) or not text.strip():
             raise EmozslError(f"{where}: empty transcript")
-        if vector_columns:
+        if not labelled:
+            labels = []
+        elif vector_columns:
             labels = [_number(row.get(c), f"{where}: {c}") for c in vector_columns]
         else:
             names = _names(row.get("labels"), where)
@@ -158,6 +172,8 @@ def read_raw_table(file: Path) -> MultimodalDataset:
         fps = _number(fps, f"{where}: fps") if fps not in (None, "") else DEFAULT_FPS
         if fps <= 0:
             raise EmozslError(f"{where}: fps {fps} must be above 0")
+        if split not in parts:
+            parts[split] = new_part()
         part = parts[split]
         part["ids"].append(uid)
         part["labels"].append(labels)
@@ -176,7 +192,9 @@ def read_raw_table(file: Path) -> MultimodalDataset:
     datasets = {str(row.get("dataset") or "raw") for row in rows}
     if len(datasets) > 1:
         raise EmozslError(f"{file}: the dataset column names several data sets ({', '.join(sorted(datasets))})")
-    return MultimodalDataset(datasets.pop(), emotions, {s: media_split(parts[s], len(emotions)) for s in SPLITS}, str(file))
+    kept = [s for s in (*SPLITS, UNSPLIT) if s in parts]
+    return MultimodalDataset(datasets.pop(), emotions, {s: media_split(parts[s], len(emotions)) for s in kept},
+                             str(file), labelled=labelled)
 
 
 def write_raw_table(dataset: MultimodalDataset, file: str | Path) -> Path:

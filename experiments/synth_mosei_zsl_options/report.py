@@ -1,5 +1,5 @@
 """The zero-shot options table: every finished run of every variant under runs/zsl_options/,
-re-scored once (its best checkpoint; test logits and the validation reference), then each
+re-scored once (its best checkpoint; test logits and its calibration reference), then each
 calibration applied to the same logits. Writes results.md (mean +- std over seeds of the mean over
 the held-out emotions) and results.json (every run's figures).
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from emozsl.calibration import CALIBRATIONS
 from emozsl.evaluate import load_run
+from emozsl.reference import run_reference
 from emozsl.runs import RunDir
 from emozsl.scoring import score_calibrated
 
@@ -29,11 +30,16 @@ def run_figures(path: Path) -> dict:
     run = RunDir.open(path)
     session = load_run(run, device="cpu")
     emotions = session.task.emotions
-    logits = (*session.split_logits("test", emotions), *session.split_logits("valid", emotions))
+    logits, labels = session.split_logits("test", emotions)
+    reference = run_reference(run) or session.reference()
+    unseen = np.array([e in session.task.unseen for e in emotions])
     figures = {"target": session.task.unseen[0], "seed": session.config.seed, "model": session.config.model,
                "options": {k: getattr(session.config, k) for k in TRAINING_OPTIONS}}
     for method in CALIBRATIONS:
-        result = score_calibrated(*logits, emotions, session.task.unseen, session.config.threshold, "test", method)
+        fitted = reference.fit(method, session.model.head, session.vectors, unseen, session.train_vectors,
+                               session.config.threshold)
+        result = score_calibrated(logits, labels, fitted, emotions, session.task.unseen, session.config.threshold,
+                                  "test")
         scored = result.calibrated or result
         unseen, seen = scored.summary["unseen"], result.summary["seen"]
         figures[method] = {"unseen_f1": unseen["f1_positive"], "unseen_wacc": unseen["wacc"]}
