@@ -19,7 +19,8 @@ from emozsl.data.raw_synth import synth_raw
 from emozsl.runs import CHECKPOINT_FILE, RunDir
 from emozsl.sweep import load_sweep, plan_groups, run_sweep
 
-RUN_FILES = {"config.json", "split.json", "metadata.json", "metrics.jsonl", "checkpoint.pt", "results.json"}
+RUN_FILES = {"config.json", "split.json", "metadata.json", "metrics.jsonl", "checkpoint.pt", "reference.pt",
+             "results.json"}
 
 
 def write_sweep(path, data, runs_dir, grid, stack=None):
@@ -51,8 +52,9 @@ def same_runs(one, other, names):
         assert ([{k: v for k, v in m.items() if k not in drop} for m in a.read_metrics()]
                 == [{k: v for k, v in m.items() if k not in drop} for m in b.read_metrics()]), name
         assert json.dumps(a.read_results().test.to_dict()) == json.dumps(b.read_results().test.to_dict()), name
-        left, right = (torch.load(r.path / CHECKPOINT_FILE, weights_only=True) for r in (a, b))
-        assert all(torch.equal(left[k], right[k]) for k in left), name
+        for file in (CHECKPOINT_FILE, "reference.pt"):  # the model and its calibration reference
+            left, right = (torch.load(r.path / file, weights_only=True) for r in (a, b))
+            assert all(torch.equal(left[k], right[k]) for k in left), name
 
 
 @pytest.mark.slow
