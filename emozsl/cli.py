@@ -205,8 +205,13 @@ def data_synth(out, fmt, size, seed, unaligned, embeddings, disagreement):
     """Write a generated data set in the real on-disk formats to OUT."""
     from emozsl.data.synth import write_synth
 
-    for path in write_synth(fmt, out, size, seed, embeddings, unaligned, disagreement):
+    written = write_synth(fmt, out, size, seed, embeddings, unaligned, disagreement)
+    for path in written:
         click.echo(f"wrote {path}")
+    # what uses it: IEMOCAP's zero-shot emotions come from the 9-class folder beside the 4-class pickle
+    data, trust = written[0], " --trust-pickle" if written[0].suffix == ".pkl" else ""
+    extra = f" --extra {written[1]} --zsl frustrated" if fmt == "iemocap" else " --zsl fear"
+    click.echo(f"next: emozsl data info {data}{trust}\n      emozsl train --data {data}{extra}{trust}")
 
 
 @data.command("info")

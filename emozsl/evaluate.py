@@ -1,5 +1,6 @@
 """Evaluating a finished run: its best checkpoint re-scored on its test set (or other data the
-run's split applies to), for any emotions the data label, seen and unseen."""
+run's split applies to), for any emotions the data label, seen and unseen: the labelled case of
+prediction (predict.py). Also a run's session or model rebuilt from its folder, for inspection."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import torch
 
-from emozsl.embeddings import default_embeddings_path, file_sha256
-from emozsl.errors import EmozslError, FieldError
-from emozsl.reference import run_reference
+from emozsl.data import MultimodalDataset
+from emozsl.errors import FieldError
+from emozsl.predict import Prediction, Predictor
 from emozsl.runs import RunDir, RunMetadata
 from emozsl.scoring import EvalResult
 from emozsl.session import (
@@ -19,23 +20,10 @@ from emozsl.session import (
     check_vectors,
     emotion_model,
     prepare_task,
+    run_embeddings,
     word_vectors,
 )
 from emozsl.splits import resolve_target
-
-
-def run_embeddings(config_embeddings: str | None, metadata: RunMetadata) -> Path:
-    """The embeddings file the run was trained with: the recorded path, or (for a run folder moved
-    to another machine) the configured or shipped file, provided its sha256 still matches."""
-    recorded = metadata.embeddings
-    candidates = [Path(recorded["path"]), Path(config_embeddings) if config_embeddings else default_embeddings_path()]
-    existing = [c for c in candidates if c.is_file()]
-    if not existing:
-        raise EmozslError(f"{recorded['path']}: embeddings file of this run not found")
-    for path in existing:
-        if file_sha256(path) == recorded["sha256"]:
-            return path
-    raise EmozslError(f"{existing[0]}: changed since this run was trained (sha256 differs)")
 
 
 def load_run(run: RunDir, data: str | None = None, device: str = "cpu", trust_pickle: bool = False) -> Session:
@@ -64,18 +52,42 @@ def load_run_model(run: RunDir) -> tuple[torch.nn.Module, torch.Tensor, RunMetad
     return model.eval(), vectors, metadata
 
 
+def run_emotions(run: RunDir, emotions: list[str] | None) -> list[str] | None:
+    """`emotions` (by name in any case, or by index) as the run's emotion names, each once; checked
+    against the run's files before any data are read."""
+    if not emotions:
+        return None
+    choices = run.read_metadata().emotions
+    emotions = [resolve_target(e, choices, "emotions") for e in emotions]
+    repeated = sorted({e for e in emotions if emotions.count(e) > 1})
+    if repeated:
+        raise FieldError("emotions", ",".join(repeated), "given more than once")
+    return emotions
+
+
+def evaluate_prediction(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
+                        device: str = "auto", split: str = "test", trust_pickle: bool = False,
+                        calibration: str | None = None) -> Prediction:
+    """`emozsl eval`: the labelled case of `emozsl predict` (one scoring path). The run's split is
+    applied to its data (or to `data`, which must fit the split), then the run's best checkpoint
+    scores `split` for `emotions` (any emotions of the run, by name or index; default all of them),
+    per utterance and in the per-emotion table. Unseen emotions also get calibrated metrics
+    (`calibration`, default the run's), fitted on the run's calibration reference (reference.py);
+    a run trained before emozsl kept one is calibrated on its validation split."""
+    run = RunDir.open(run_dir)
+    emotions = run_emotions(run, emotions)
+    predictor = Predictor(run, device)
+    config = run.read_config()
+    config = dataclasses.replace(config, data=data or config.data)
+    task = prepare_task(config, trust_pickle, run.read_manifest(), str(run.manifest_path))
+    dataset = MultimodalDataset(task.dataset, task.emotions, task.splits, str(config.data))
+    if predictor.reference is None:
+        predictor.reference = predictor.capture_reference(task.splits["valid"], task.emotions)
+    return predictor.prediction(dataset, emotions or task.emotions, split=split, calibration=calibration)
+
+
 def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
                  device: str = "auto", split: str = "test", trust_pickle: bool = False,
                  calibration: str | None = None) -> EvalResult:
-    """Re-score a run's best checkpoint. `emotions` picks and orders the scored emotions (any
-    emotion the evaluation data labels); by default every emotion of the run's split. Unseen
-    emotions also get calibrated metrics (`calibration`, default the run's; calibration.py)."""
-    run = RunDir.open(run_dir)
-    session = load_run(run, data, device, trust_pickle)
-    if emotions:  # by name or index, as --zsl takes them; each once
-        emotions = [resolve_target(e, session.task.emotions, "emotions") for e in emotions]
-        repeated = sorted({e for e in emotions if emotions.count(e) > 1})
-        if repeated:
-            raise FieldError("emotions", ",".join(repeated), "given more than once")
-    # the run's own reference (a run trained before emozsl kept one is calibrated on its validation split)
-    return session.score_test(emotions=emotions, split=split, calibration=calibration, reference=run_reference(run))
+    """The per-emotion table of evaluate_prediction."""
+    return evaluate_prediction(run_dir, emotions, data, device, split, trust_pickle, calibration).results[split]

@@ -39,14 +39,21 @@ from emozsl.data.media_cache import media_faults, prepare_split
 from emozsl.embeddings import close_matches, file_sha256, load_embeddings
 from emozsl.errors import EmozslError, FieldError, check_choice, first_line
 from emozsl.fileio import replacing, write_json
-from emozsl.evaluate import run_embeddings
 from emozsl.label_words import LabelWords, combine, load_label_words
 from emozsl.metrics import EvalResult
 from emozsl.models import get_backbone
-from emozsl.reference import run_reference
+from emozsl.reference import CalibrationReference, capture_reference, run_reference
 from emozsl.runs import CHECKPOINT_FILE, CONFIG_FILE, REFERENCE_FILE, RunDir
 from emozsl.scoring import predict_logits, score_calibrated
-from emozsl.session import emotion_model, resident_inputs, resolve_device, streamed_inputs, word_vectors
+from emozsl.session import (
+    check_vectors,
+    emotion_model,
+    resident_inputs,
+    resolve_device,
+    run_embeddings,
+    streamed_inputs,
+    word_vectors,
+)
 
 log = logging.getLogger("emozsl")
 CHUNK_ROWS = 4096  # feature rows scored at a time: memory stays flat in the number of utterances
@@ -131,8 +138,15 @@ class Predictor:
         self.metadata = run.read_metadata()
         self.low_resource = list(run.read_manifest().get("low_resource", []))
         recorded = self.metadata.embeddings.get("vectors")
-        if recorded is None:  # a run of emozsl before vectors were recorded: its word-vector file
-            vectors = word_vectors(self.config, self._embeddings(), self.metadata.emotions, torch.device("cpu"))
+        try:
+            own = self._embeddings()
+        except EmozslError as exc:  # a run folder moved without its word-vector file: its recorded vectors
+            if recorded is None or "not found" not in str(exc):
+                raise
+            own = None
+        if own is not None:  # the vectors the run's files give now must be those it was trained with
+            vectors = word_vectors(self.config, own, self.metadata.emotions, torch.device("cpu"))
+            check_vectors(vectors, self.metadata.emotions, self.metadata)
         else:
             vectors = torch.tensor(recorded, dtype=torch.float32)
         self.run_vectors = vectors.to(self.device)  # (K_run, word_dim) of metadata.emotions
@@ -327,6 +341,20 @@ class Predictor:
         features = {m: part.features[m] for m in self.config.modalities if m in part.features}
         inputs = resident_inputs(self.config, dataclasses.replace(part, features=features), self.device)
         return predict_logits(self.model, inputs, emotions.vectors)
+
+    def capture_reference(self, part: SplitData, emotions: list[str]) -> CalibrationReference:
+        """A calibration reference made from a labelled split (`part`, its label columns named by
+        `emotions`): for a run trained before emozsl stored one, from its validation split."""
+        features = {m: part.features[m] for m in self.config.modalities if m in part.features}
+        part = dataclasses.replace(part, features=features)
+        if self.kind == "raw":
+            settings = MediaSettings(**self.model.backbone.media_settings())
+            prepared = prepare_split(part, settings, self.model.backbone.tokenize, "valid")
+            inputs = streamed_inputs(self.config, prepared, self.model, self.device)
+        else:
+            inputs = resident_inputs(self.config, part, self.device)
+        labels = torch.from_numpy(part.presence[:, [emotions.index(e) for e in self.train_emotions]].astype(np.float32))
+        return capture_reference(self.model, inputs, labels.to(self.device))
 
     def _raw_logits(self, part: SplitData, emotions: EmotionSet, strict: bool, cache: Path | None,
                     name: str) -> tuple[torch.Tensor, dict[int, str]]:

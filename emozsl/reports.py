@@ -120,16 +120,21 @@ def write_tables(result: EvalResult, out_dir: str | Path, stem: str = "eval") ->
 def evaluate_and_report(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
                         device: str = "auto", out_dir: str | Path | None = None,
                         trust_pickle: bool = False, calibration: str | None = None) -> tuple[str, list[Path]]:
-    """`emozsl eval`: score the run's test set, write its tables into `out_dir` (default RUN/eval/)
-    and return the console table and the files. Every emotion of the run goes to eval.csv, eval.md
-    and eval.json (what training wrote there too); a subset of `emotions` to files named after it,
-    eval_<emotion>_<emotion>... (`--emotions happy`: eval_happy.csv, .md, .json), so it never
-    replaces the full tables."""
-    from emozsl.evaluate import evaluate_run  # torch: loaded once the command's values are checked
+    """`emozsl eval`: score the run's test set, write its tables and its per-utterance scores into
+    `out_dir` (default RUN/eval/) and return the console table and the files. Every emotion of the
+    run goes to eval.csv, eval.md, eval.json and eval.scores.csv (what training wrote there too); a
+    subset of `emotions` to files named after it, eval_<emotion>_<emotion>... (`--emotions happy`:
+    eval_happy.csv, ...), so it never replaces the full tables."""
+    from emozsl.evaluate import evaluate_prediction, run_emotions  # torch: loaded once the values are checked
 
-    result = evaluate_run(run_dir, emotions, data, device, trust_pickle=trust_pickle, calibration=calibration)
+    emotions = run_emotions(RunDir.open(run_dir), emotions)  # as the run names them: `Fear` is fear
+    prediction = evaluate_prediction(run_dir, emotions, data, device, trust_pickle=trust_pickle,
+                                     calibration=calibration)
+    result = prediction.results["test"]
     stem = "_".join(["eval", *emotions]) if emotions else "eval"
-    files = write_tables(result, out_dir or RunDir(Path(run_dir)).eval_dir, stem)
+    folder = Path(out_dir) if out_dir else RunDir(Path(run_dir)).eval_dir
+    files = write_tables(result, folder, stem)
+    files.append(write_text(folder / f"{stem}.scores.csv", prediction.frame.to_csv(index=False, lineterminator="\n")))
     return console_table(result), files
 
 

@@ -192,6 +192,10 @@ class RunDir:
             raise EmozslError(f"{path}: no such run folder")
         run = cls(path)
         if not run.is_finished():
+            inside = find_runs(path) if PARTIAL not in path.parts else []
+            if inside:  # a sweep's or a --seeds group's folder
+                raise EmozslError(f"{path}: holds {len(inside)} finished runs, not one (e.g. {inside[0].path}); "
+                                  f"pass one of them, or `emozsl report {path}` for their table")
             raise EmozslError(f"{path}: not a finished emozsl run (no {RESULTS_FILE} and {CONFIG_FILE})")
         return run
 

@@ -19,7 +19,7 @@ from emozsl.config import RunConfig
 from emozsl.data import load_dataset
 from emozsl.data.media import MediaSettings
 from emozsl.data.media_cache import PreparedSplit, check_media, prepare_split
-from emozsl.embeddings import close_matches, default_embeddings_path, load_embeddings
+from emozsl.embeddings import close_matches, default_embeddings_path, file_sha256, load_embeddings
 from emozsl.errors import EmozslError, FieldError
 from emozsl.cputhreads import use_idle_cores
 from emozsl.hostmemory import keep_freed_memory
@@ -252,6 +252,21 @@ def word_vectors(config: RunConfig, path: Path, emotions: list[str], device: tor
         kv = load_embeddings(path, trust_pickle=trust_pickle)
     vectors = label_vectors(kv, emotions, config.emotion_words, label_words, config.label_encoder, path)
     return torch.from_numpy(vectors).to(device)
+
+
+def run_embeddings(config_embeddings: str | None, metadata) -> Path:
+    """The embeddings file the run was trained with: the recorded path, or (for a run folder moved
+    to another machine) the configured or shipped file, provided its sha256 still matches
+    (`metadata`: runs.RunMetadata). Errors: EmozslError, "not found" or "changed since ..."."""
+    recorded = metadata.embeddings
+    candidates = [Path(recorded["path"]), Path(config_embeddings) if config_embeddings else default_embeddings_path()]
+    existing = [c for c in candidates if c.is_file()]
+    if not existing:
+        raise EmozslError(f"{recorded['path']}: embeddings file of this run not found")
+    for path in existing:
+        if file_sha256(path) == recorded["sha256"]:
+            return path
+    raise EmozslError(f"{existing[0]}: changed since this run was trained (sha256 differs)")
 
 
 def check_vectors(vectors: torch.Tensor, emotions: list[str], metadata) -> None:

@@ -147,7 +147,8 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     seen = [e for e in emotions if not (protocol == "zsl" and e == target)]
     manifest = {
         "format": MANIFEST_FORMAT, "protocol": protocol, "dataset": data.name, "target": target,
-        "emotions": emotions, "train_emotions": seen, "seen": seen,
+        "emotions": emotions, "train_emotions": seen,
+        "seen": [e for e in seen if not (protocol == "fsl" and e == target)],  # the few-shot one is low-resource
         "unseen": [target] if protocol == "zsl" else [],
         "low_resource": [target] if protocol == "fsl" else [],
         "seed": seed, "params": {"shots": shots, "fraction": fraction}, "sources": sources, "rows": rows,

@@ -273,8 +273,12 @@ class TrainingRun:
             split={"protocol": task.manifest["protocol"], "target": task.manifest["target"],
                    "sources": task.manifest["sources"], "file": config.split},
             selection_metric=self.metric, device=str(session.device)))
-        log.info("%srun %s: %s, %d parameters, %s on %s", self.label, run.path, config.model, parameters,
-                 task.manifest["protocol"], session.device)
+        log.info("%srun %s: %s, %d parameters (%d-d word vectors), %s on %s", self.label, run.path, config.model,
+                 parameters, session.vectors.shape[1], task.manifest["protocol"], session.device)
+        for emotion in task.manifest.get("low_resource", []):  # how few: the split file alone said so before
+            kept = {s: task.manifest["positives"][s][emotion] for s in ("train", "valid")}
+            log.info("%sfew-shot on %s: %d train and %d valid positives kept", self.label, emotion, kept["train"],
+                     kept["valid"])
         self.trainer = Trainer(session, backend)
         self.best, self.best_epoch, self.epoch, self.started = -np.inf, 0, 0, time.time()
 

@@ -58,7 +58,9 @@ def video(n: int, segments, pauses=(), facet_gap=()) -> dict:
 def sdk_videos() -> dict[str, dict]:
     videos = {
         "81406": video(10, [(0, 2.6, emotions(1.0, fear=2.0)),  # words 0-2 (and a pause)
-                            (3.3, 3.6, emotions(happy=1.0)),  # no word's midpoint inside
+                            # no word: words 3 and 4 overlap it by 0.5 ms, under the SDK's 1 ms epsilon (it
+                            # was (3.3, 3.6), no word's midpoint inside; word 3 now overlaps that by 0.2 s)
+                            (3.4995, 4.0005, emotions(happy=1.0)),
                             (3.0, 9.9, emotions(happy=1.0, surprise=10 / 3))],  # words 3-9: the last 4 kept
                        pauses=(0, 5), facet_gap=(4,)),  # word 2 has no FACET row
         "hh04W3xXa5s": video(2, [(0, 2, emotions(sad=1 / 3))]),
@@ -132,11 +134,12 @@ def test_reads_the_sdk_folder_word_aligned(sdk_dir):
     np.testing.assert_array_equal(text, [[0, 0, 1, 2], [0, 1, 2, 3], [7, 8, 9, 10]])
     np.testing.assert_array_equal(data.splits["test"].features["text"][0, :, 0], [2, 3, 4, 5])
     # audio: the mean of the two 0.25 s rows inside each word (rows touching its ends are out);
-    # the -inf (row 1, column 3) counts as 0 in the mean and is counted
+    # the -inf (row 1, column 3) makes word 0's mean -inf, then 0, as the SDK and the field's
+    # loaders do, and is counted (the old rule set the row to 0 before averaging: 0.5)
     audio = train.features["audio"]
     np.testing.assert_allclose(audio[1, :, 0], [0, 1.5, 5.5, 9.5])
     np.testing.assert_allclose(audio[2, :, 0], [25.5, 29.5, 33.5, 37.5])
-    assert audio[1, 1, 3] == 0.5
+    assert audio[1, 1, 3] == 0
     assert data.neg_inf_replaced == {"train/audio": 1}
     # visual: the one FACET row inside each word; word 2 has none, so zeros (and it is counted)
     np.testing.assert_allclose(train.features["visual"][1, :, 0], [0, 1, 3, 0])
@@ -145,6 +148,31 @@ def test_reads_the_sdk_folder_word_aligned(sdk_dir):
     assert data.dropped == {"segments of videos in no standard fold": 2, "segments of videos missing from COVAREP": 1,
                             "segments with no words": 1}
     assert data.summary()["dropped"] == data.dropped
+
+
+def test_the_sdk_alignment_rules(tmp_path):
+    """The SDK's rules (1 ms epsilon): a word belongs to every segment it overlaps by more than
+    1 ms (word 1 straddles both); a word shorter than 1 ms is skipped; a row overlapping a word by
+    1 ms or less is ignored; a word's rows are averaged first, so a NaN row makes the cell NaN
+    (then 0 with impute="zero") rather than counting as 0 in the mean."""
+    videos = sdk_videos()
+    entry = videos["188343"] = video(4, [(0, 1.2, emotions(anger=1.0)), (1.2, 4, emotions(fear=1.0))])
+    for root in ("words", "glove_vectors"):  # a zero-length word at 2.5 s (vector 99), and word 3 from 2.9995 s
+        entry[root]["intervals"] = np.insert(entry[root]["intervals"], 3, [2.5, 2.5], axis=0)
+        entry[root]["intervals"][4, 0] = 2.9995
+    entry["words"]["features"] = np.insert(entry["words"]["features"], 3, [b"uh"], axis=0)
+    entry["glove_vectors"]["features"] = np.insert(entry["glove_vectors"]["features"], 3, 99, axis=0)
+    entry["COVAREP"]["features"][4, 0] = np.nan  # word 1: rows 4 and 5
+    data = read_csd_folder(write_sdk_folder(tmp_path / "sdk", videos), words=4, impute="zero")
+    valid = data.splits["valid"]
+    assert list(valid.ids) == ["188343[0]", "188343[1]"]
+    np.testing.assert_array_equal(valid.features["text"][..., 0], [[0, 0, 1, 2], [0, 2, 3, 4]])
+    # word 3: COVAREP row 11 ([2.75, 3]) and FACET row 5 ([2.5, 3]) overlap it by 0.5 ms: ignored
+    np.testing.assert_allclose(valid.features["audio"][1, :, 1], [0, 5.5, 9.5, 13.5])
+    np.testing.assert_allclose(valid.features["visual"][1, :, 0], [0, 3, 5, 7])
+    np.testing.assert_array_equal(valid.features["audio"][:, :, 0], [[0, 0, 1.5, 0], [0, 0, 9.5, 13.5]])
+    assert data.imputed == {"valid/audio": 1}  # one cell: word 1 is read once for both segments
+    assert "words shorter than 1 ms left out (as the SDK's alignment does): 1" in data.notes
 
 
 def test_vectors_alone_keep_every_row(sdk_dir):

@@ -56,8 +56,10 @@ def test_eval_command_prints_and_writes_tables(zsl_run, tmp_path):
     result = CliRunner().invoke(main, ["-q", "eval", str(zsl_run), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "unseen average" in result.output and "harmonic mean" in result.output
-    assert {p.name for p in out.iterdir()} == {"eval.csv", "eval.md", "eval.json"}
+    assert {p.name for p in out.iterdir()} == {"eval.csv", "eval.md", "eval.json", "eval.scores.csv"}
     table = json.loads((out / "eval.json").read_text())
+    scores = (out / "eval.scores.csv").read_text().splitlines()  # per utterance, as `emozsl predict` writes them
+    assert scores[0].startswith("id,split,p_anger,p_anger_cal,p_disgust") and len(scores) == 1 + 600
     assert [r["emotion"] for r in table["per_emotion"]] == ["anger", "disgust", "fear", "happy", "sad", "surprise"]
     assert "| anger | unseen |" in (out / "eval.md").read_text()
     unseen = next(r for r in table["calibrated"]["per_emotion"] if r["status"] == "unseen")

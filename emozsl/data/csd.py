@@ -1,6 +1,6 @@
 """CMU-MOSEI as the CMU Multimodal SDK distributes it: one HDF5 "computational sequence" (.csd) per
 feature set, read into the same data set as the processed folder (name "mosei", emotions anger,
-disgust, fear, happy, sad, surprise). Facts and figures: shared/spec/csd.md.
+disgust, fear, happy, sad, surprise). How it is aligned, against the SDK: docs/csd_alignment.md.
 
     <root name>/data/<video id>/features    (n, D) one row per time interval
     <root name>/data/<video id>/intervals   (n, 2) start and end, in seconds
@@ -16,33 +16,39 @@ disgust, fear, happy, sad, surprise). Facts and figures: shared/spec/csd.md.
 | labels   | All Labels (CMU_MOSEI_Labels.csd), else the older        | a segment   | 7   |
 |          | Emotion Labels (CMU_MOSEI_LabelsEmotions.csd)            | a segment   | 6   |
 
-From sequences to utterances (what the SDK's word-level alignment does, done here per video):
-- Pivot: the word-vector rows. When the words file is there, the rows of its "sp" (pause) tokens,
-  in any case, are left out of the pivot (matched by interval, both ends within 1 ms, as the words
-  file may hold float32 times: the SDK's plain GloVe file has none, its "_with_SP" variant has
-  them); how many is said in `notes`. With the vectors alone every row is a word.
-- Alignment: for each word, audio and visual are the mean of their rows whose interval overlaps
-  the word's (start < word end and end > word start: rows that only touch a boundary are out; a
-  zero-length word takes the rows around its instant). A word no row overlaps gets zeros; how
-  many is said in the data set's `notes`. COVAREP -inf (the log of silence) is set to 0 before
-  averaging and counted in `neg_inf_replaced` ("split/audio"); other non-finite values follow
-  dataset.FeatureValues (an error naming file, video and count, or `impute="zero"`). Both rules
-  apply to the values that enter the output only: the vectors of words a kept segment holds and
-  the rows overlapping them (a pause's vector or a row between words is never read into it).
-- Segments: each labels row of a video (its interval) is one utterance holding the words whose
-  interval midpoint lies in [start, end], in time order; the last `words` are kept (Keras
-  pad_sequences' default cut) and shorter ones are zero-padded at the front, as the processed
-  folder is. Id: "{video}[{k}]", k the row in the labels file. Labels are reordered from the SDK's
-  columns (sentiment, happy, sad, anger, surprise, disgust, fear: SDK issue 191; 'Emotion Labels'
-  without sentiment: issue 144) to the processed order (issue 124); intensities are kept as they
-  are (a few exceed 3: issue 8), an emotion is present when > 0; a negative emotion intensity is
-  an error (sentiment, which may be negative, is not read).
+From sequences to utterances (the SDK's word-level alignment, then its alignment to the labels,
+done here per video; the rules and the deliberate differences: docs/csd_alignment.md). The SDK's
+epsilon is 1 ms, and "overlap by more than it" means min(ends) - max(starts) > 1 ms, in float64:
+- Pivot: the word-vector rows, in start time order (ties in file order), less those shorter than
+  1 ms (the SDK skips them; a note counts them). When the words file is there, the rows of its
+  "sp" (pause) tokens, in any case, are left out too (matched by interval, both ends within 1 ms,
+  as the words file may hold float32 times: the SDK's plain GloVe file has none, its "_with_SP"
+  variant has them); how many is said in `notes`. With the vectors alone every row is a word.
+- Alignment: for each word, audio and visual are the mean of their rows that overlap it by more
+  than 1 ms (a row touching it, or grazing it by 1 ms or less, is out). A word no row overlaps
+  gets zeros (what the SDK's impute() gives); how many is said in the data set's `notes`. The
+  mean is taken first, as the SDK does: a COVAREP -inf row (the log of silence) makes its word's
+  cell -inf, which is then set to 0, as the field's loaders do, and counted in `neg_inf_replaced`
+  ("split/audio"); any other non-finite cell (a NaN row makes its word's cell NaN) follows
+  dataset.FeatureValues (an error naming file, video and count, or `impute="zero"`: the cell is
+  set to 0). Both rules apply to the values that enter the output only: the vectors of words a
+  kept segment holds and the means over them (a pause's vector or a row between words is never
+  read into it).
+- Segments: each labels row of a video (its interval) is one utterance holding the words that
+  overlap it by more than 1 ms (a word straddling two segments is in both), in start order; the
+  last `words` are kept (Keras pad_sequences' default cut) and shorter ones are zero-padded at the
+  front, as the processed folder is. Id: "{video}[{k}]", k the row in the labels file. Labels are
+  reordered from the SDK's columns (sentiment, happy, sad, anger, surprise, disgust, fear: SDK issue
+  191; 'Emotion Labels' without sentiment: issue 144) to the processed order (issue 124);
+  intensities are kept as they are (a few exceed 3: issue 8), an emotion is present when > 0; a
+  negative emotion intensity is an error (sentiment, which may be negative, is not read).
 - Splits: the SDK's standard folds (mosei_folds.json); utterances follow their video, ordered by
   the fold's video order, then k. Segments left out are counted by cause in `dropped`.
 
 Memory: one video at a time of each sequence (its feature rows spanning the video's labelled words,
-plus a float64 sum per word), and the output arrays (N, words, D) float32; files are never
-read whole. Errors: EmozslError, one line naming the folder or the file, video and field.
+a copy of the rows each word takes, plus a float64 sum per word), and the output arrays
+(N, words, D) float32; files are never read whole. Errors: EmozslError, one line naming the
+folder or the file, video and field.
 """
 
 from __future__ import annotations
@@ -73,6 +79,10 @@ SP_TOKEN = "sp"  # the words file's pause token, matched in any case
 # float64 (vectors): float32 is off by at most half its step, 6e-5 s at 1,000 s and 5e-4 s up to
 # 16,384 s, while a word lasts far longer than 1 ms, so no other row comes this close at both ends.
 PAUSE_TOLERANCE = 1e-3  # seconds
+# The SDK's alignment epsilon (mmdatasdk/dataset/dataset.py, `epsilon=10e-4`, 1 ms): a word shorter
+# than it is skipped, and a row (or word) belongs to a word (or segment) only when their overlap,
+# min(ends) - max(starts), exceeds it. The same float64 expression is computed here.
+SDK_EPSILON = 10e-4  # seconds
 
 
 @dataclass(frozen=True)
@@ -261,21 +271,28 @@ def _matching(intervals: np.ndarray, targets: np.ndarray, tolerance: float) -> n
     return found
 
 
-def _covered(start: np.ndarray, stop: np.ndarray, size: int) -> np.ndarray:
-    """(size,) which positions some range [start[i], stop[i]) holds."""
-    edges = np.bincount(start, minlength=size + 1) - np.bincount(stop, minlength=size + 1)
-    return np.cumsum(edges)[:-1] > 0
+def _pairs(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with start[i] <= j < stop[i], as two flat arrays, grouped by i in order."""
+    count = np.maximum(stop - start, 0)
+    owner = np.repeat(np.arange(len(start)), count)
+    return owner, start[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+
+
+def _overlaps(intervals: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Which (interval, target) pairs overlap by more than the SDK's epsilon, computed as the SDK
+    does: the interval clipped to the target, its length compared with `> epsilon`."""
+    return (np.minimum(intervals[:, 1], targets[:, 1]) - np.maximum(intervals[:, 0], targets[:, 0])) > SDK_EPSILON
 
 
 @dataclass
 class _Video:
     """What pass 1 decides for one video: its pivot words and its kept segments."""
     video: str
-    rows: np.ndarray  # (n,) the pivot words' rows in the vectors file, in time (midpoint) order
+    rows: np.ndarray  # (n,) the pivot words' rows in the vectors file, in start time order
     words: np.ndarray  # (n, 2) their intervals
     segments: np.ndarray  # (S,) row k of each kept segment in the labels file
-    first: np.ndarray  # (S,) its first kept word (index into `rows`)
-    end: np.ndarray  # (S,) one past its last word
+    members: np.ndarray  # the kept words of every segment (indices into `rows`), segment after segment
+    offsets: np.ndarray  # (S + 1,) segment s holds members[offsets[s]:offsets[s + 1]]
     labels: np.ndarray  # (S, 6) in MOSEI_EMOTIONS order
 
 
@@ -285,6 +302,7 @@ class _Reader:
         self.dropped: dict[str, int] = {}
         self.empty_words = {"audio": 0, "visual": 0}
         self.pauses = 0  # vector rows left out as pauses
+        self.short = 0  # vector rows left out as shorter than the SDK's epsilon
         self.unknown: dict[str, str] = {}  # file name -> a root name emozsl does not use
 
     def drop(self, cause: str, count: int) -> None:
@@ -349,9 +367,11 @@ class _Reader:
         return f"{self.folder}: {'; '.join(parts)}{others}"
 
     def pivot(self, video: str, text: _Opened, words: _Opened | None) -> tuple[np.ndarray, np.ndarray]:
-        """The vector rows that are words (pauses left out) in time order, and their intervals."""
+        """The vector rows that are words (pauses and words shorter than the SDK's epsilon left out)
+        in start time order (ties in file order: the SDK's stable sort), and their intervals."""
         intervals = text.intervals(video)
-        keep = np.ones(len(intervals), bool)
+        keep = ~(np.abs(intervals[:, 0] - intervals[:, 1]) < SDK_EPSILON)  # the SDK's test, as written
+        self.short += int((~keep).sum())
         if words is not None and video in words:
             tokens_ds, where = words.entry(video)
             where = f"{where}, features"
@@ -360,10 +380,11 @@ class _Reader:
             # errors="replace": only "sp" matters, and it is ASCII
             tokens = _read(tokens_ds.asstr(errors="replace"), where).ravel().astype(str)
             pauses = words.intervals(video)[np.char.lower(tokens) == SP_TOKEN]
-            keep = ~_matching(intervals, pauses, PAUSE_TOLERANCE)
-            self.pauses += int((~keep).sum())
+            pause = _matching(intervals, pauses, PAUSE_TOLERANCE) & keep
+            self.pauses += int(pause.sum())
+            keep &= ~pause
         rows = np.flatnonzero(keep)
-        rows = rows[np.argsort(intervals[rows].mean(1), kind="stable")]
+        rows = rows[np.argsort(intervals[rows, 0], kind="stable")]
         return rows, intervals[rows]
 
     def plan(self, video: str, seqs: dict[str, _Opened]) -> _Video | None:
@@ -392,22 +413,33 @@ class _Reader:
             raise EmozslError(f"{where}, row {k}, {MOSEI_EMOTIONS[column]}: intensity {emotions[k, column]:g} is "
                               f"negative ({len(negative)} such values in this video); emotion intensities run "
                               "from 0 to 3")
-        mids = intervals.mean(1)
-        first = np.searchsorted(mids, segments[:, 0], side="left")
-        end = np.searchsorted(mids, segments[:, 1], side="right")
-        kept = end > first
+        # A segment's words: those overlapping it by more than the SDK's epsilon, in start order.
+        # Candidates start before it ends and end after it starts (the running maximum of the ends
+        # keeps that a range when words overlap each other); the SDK's test then decides.
+        hi = np.searchsorted(intervals[:, 0], segments[:, 1], side="left")
+        lo = np.minimum(np.searchsorted(np.maximum.accumulate(intervals[:, 1]), segments[:, 0], side="right"), hi)
+        owner, word = _pairs(lo, hi)
+        inside = _overlaps(intervals[word], segments[owner])
+        owner, word = owner[inside], word[inside]
+        count = np.bincount(owner, minlength=len(segments))
+        kept = count > 0
         self.drop("segments with no words", int((~kept).sum()))
         if not kept.any():
             return None
-        end = end[kept]
-        first = np.maximum(first[kept], end - self.steps)  # keep the last words (pad_sequences' cut)
+        # keep each segment's last words (pad_sequences' cut): rank from its end below `steps`
+        ends = np.cumsum(count)
+        cut = (ends[owner] - np.arange(len(owner))) <= self.steps
+        count = np.minimum(count, self.steps)[kept]
         emotions = check_array(emotions, f"{where}, features", 2)  # float32's range, before the cast
-        return _Video(video, rows, intervals, np.flatnonzero(kept), first, end, emotions[kept])
+        return _Video(video, rows, intervals, np.flatnonzero(kept), word[cut], np.concatenate([[0], np.cumsum(count)]),
+                      emotions[kept])
 
     def aligned(self, seq: _Opened, video: str, words: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """Pass 2, one modality: (n, D) float32 mean of the rows overlapping each word (zeros where
-        none does), and (n,) which words had none. Reads only the rows spanning `words`, and applies
-        FeatureValues to those overlapping one, the values that enter the output."""
+        """Pass 2, one modality: (n, D) float32 mean of the rows overlapping each word by more than
+        the SDK's epsilon (zeros where none does), and (n,) which words had none. `words` in start
+        order. Reads only the rows spanning `words`; averages first, as the SDK does, then applies
+        FeatureValues to the means, the values that enter the output (a COVAREP -inf row makes its
+        word's cell -inf, then 0)."""
         features, where = seq.entry(video)
         intervals = seq.intervals(video)
         order = None
@@ -419,7 +451,8 @@ class _Reader:
             raise EmozslError(f"{where}, intervals: a row ending at {intervals[late[0], 1]:g} comes before one "
                               f"ending at {intervals[late[0] + 1, 1]:g} though it starts no later; emozsl's "
                               "alignment needs rows in time order")
-        # Rows [start, stop) overlap a word: they start before it ends and end after it starts.
+        # Candidates [start, stop) start before the word ends and end after it starts (any overlap);
+        # of those, the rows overlapping it by more than the SDK's epsilon count.
         stop = np.searchsorted(intervals[:, 0], words[:, 1], side="left")
         start = np.minimum(np.searchsorted(intervals[:, 1], words[:, 0], side="right"), stop)
         low, high = int(start.min()), int(stop.max())
@@ -427,16 +460,22 @@ class _Reader:
             rows = _read(features, f"{where}, features", slice(low, high))
         else:
             rows = _read(features, f"{where}, features")[order][low:high]
-        used = _covered(start - low, stop - low, high - low)
-        values = np.zeros((high - low + 1, rows.shape[1]), np.float32)  # a zero row past the end for reduceat
-        values[:-1][used] = self.values.check(rows[used], f"{where}, features", key, 2,
-                                              covarep=seq.sequence is COVAREP)
-        # Each word's own sum (never a difference of running sums, which one huge row would leave
-        # without precision for every later word); an empty range gives a row of its own, unused.
-        sums = np.add.reduceat(values, np.stack([start, stop], 1).ravel() - low, axis=0, dtype=np.float64)[::2]
-        count = stop - start
-        means = np.where(count[:, None] > 0, sums / np.maximum(count, 1)[:, None], 0)
-        return means.astype(np.float32), count == 0
+        if rows.ndim != 2 or rows.dtype.kind not in "fiub":
+            rows = check_array(rows, f"{where}, features", 2)  # the one error for a non-numeric array
+        owner, row = _pairs(start, stop)
+        inside = _overlaps(intervals[row], words[owner])
+        owner, row = owner[inside], row[inside]
+        count = np.bincount(owner, minlength=len(words))
+        # Each word's own sum, in float64 (never a difference of running sums, which one huge row
+        # would leave without precision for every later word); a zero row past the end lets an
+        # empty word's range point somewhere (its sum is not used).
+        taken = np.concatenate([rows[row - low], np.zeros((1, rows.shape[1]), rows.dtype)])
+        first = np.cumsum(count) - count
+        with np.errstate(invalid="ignore", over="ignore"):  # -inf + inf is NaN, as in the SDK's mean
+            sums = np.add.reduceat(taken, np.stack([first, first + count], 1).ravel(), axis=0, dtype=np.float64)[::2]
+            means = np.where(count[:, None] > 0, sums / np.maximum(count, 1)[:, None], 0)
+        means = self.values.check(means, f"{where}, features", key, 2, covarep=seq.sequence is COVAREP)
+        return means, count == 0
 
     def fill(self, split: str, videos: list[_Video], seqs: dict[str, _Opened]) -> SplitData:
         """Pass 2: the split's arrays, one video at a time."""
@@ -444,25 +483,23 @@ class _Reader:
         out = {m: np.zeros((n, self.steps, seqs[m].dim), np.float32) for m in ("text", "audio", "visual")}
         labels, ids, row = np.zeros((n, len(MOSEI_EMOTIONS)), np.float32), [], 0
         for v in videos:
-            span = slice(int(v.first.min()), int(v.end.max()))
-            first, end = v.first - span.start, v.end - span.start
             # Only the words a kept segment holds enter the output, so only their values are read and checked.
-            used = _covered(first, end, span.stop - span.start)
-            steps = {m: np.zeros((len(used), seqs[m].dim), np.float32) for m in ("text", "audio", "visual")}
-            rows = v.rows[span][used]
+            used = np.unique(v.members)  # in start order
+            at = np.zeros(len(v.rows), int)
+            at[used] = np.arange(len(used))
+            members = at[v.members]  # positions in `used`
+            steps = {}
+            rows = v.rows[used]
             vectors_ds, where = seqs["text"].entry(v.video)
             low = int(rows.min())
             vectors = _read(vectors_ds, f"{where}, features", slice(low, int(rows.max()) + 1))[rows - low]
-            steps["text"][used] = self.values.check(vectors, f"{where}, features", f"{split}/text", 2)
+            steps["text"] = self.values.check(vectors, f"{where}, features", f"{split}/text", 2)
             for modality in ("audio", "visual"):
-                empty = np.zeros(len(used), bool)
-                steps[modality][used], empty[used] = self.aligned(seqs[modality], v.video, v.words[span][used],
-                                                                  f"{split}/{modality}")
-                running = np.concatenate([[0], np.cumsum(empty)])
-                self.empty_words[modality] += int((running[end] - running[first]).sum())
-            for k, a, b in zip(v.segments, first, end):
+                steps[modality], empty = self.aligned(seqs[modality], v.video, v.words[used], f"{split}/{modality}")
+                self.empty_words[modality] += int(empty[members].sum())  # once a segment holding the word
+            for k, a, b in zip(v.segments, v.offsets[:-1], v.offsets[1:]):
                 for modality, array in steps.items():
-                    out[modality][row, self.steps - (b - a):] = array[a:b]
+                    out[modality][row, self.steps - (b - a):] = array[members[a:b]]
                 ids.append(f"{v.video}[{k}]")
                 row += 1
             labels[row - len(v.segments):row] = v.labels
@@ -497,6 +534,8 @@ class _Reader:
             used = ", ".join(f"{role} {chosen[role].root}" for role in ("text", "audio", "visual", "labels"))
         if self.pauses:
             notes.append(f"'{SP_TOKEN}' pause tokens left out: {self.pauses}")
+        if self.short:
+            notes.append(f"words shorter than 1 ms left out (as the SDK's alignment does): {self.short}")
         empty = ", ".join(f"{m} {n}" for m, n in self.empty_words.items() if n)
         if empty:
             notes.append(f"words with no overlapping row, set to 0: {empty}")

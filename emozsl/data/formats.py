@@ -8,10 +8,14 @@ the loosest, is last).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import h5py
 
 from emozsl.data.cherma import is_cherma_folder, read_cherma_folder
 from emozsl.data.clips import clips_folder, read_clips_folder
@@ -69,9 +73,64 @@ FORMATS = (
 )
 
 
+def emozsl_file_pointer(path: Path) -> str | None:
+    """A file emozsl wrote that is not data (a split manifest, a run's config), passed as data."""
+    if path.suffix.lower() != ".json" or path.stat().st_size > (16 << 20):
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if isinstance(stored, dict) and str(stored.get("format", "")).startswith("emozsl-split"):
+        return (f"{path}: is a split manifest, not data; pass it as --split FILE, and the data it was made from as "
+                f"--data ({stored.get('dataset', 'its data set')})")
+    return None
+
+
 def default_data_path() -> str:
     """$EMOZSL_DATA, else data/synth-mosei (what `emozsl data synth data/synth-mosei` writes)."""
     return os.environ.get("EMOZSL_DATA", DEFAULT_DATA)
+
+
+CHILDREN_LOOKED_AT = 500  # a folder's entries `contents_pointer` tries, at most
+
+
+def _detect_child(child: Path) -> Format | None:
+    """The first row of FORMATS that recognises `child`; an HDF5 file counts only when it is
+    emozsl's copy (its suffix alone would name every .h5 of a broken MOSEI folder)."""
+    for form in FORMATS:
+        try:
+            if form.detect(child) is None:
+                continue
+            if form.name == "emozsl-h5":
+                with h5py.File(child, "r") as h5:
+                    if "emozsl_format" not in h5.attrs:
+                        continue
+            return form
+        except OSError:  # an unreadable entry is not a sign of any format
+            continue
+    return None
+
+
+def contents_pointer(folder: Path) -> str | None:
+    """For a folder that is no format itself but directly holds entries that are (what `emozsl data
+    synth --format iemocap` writes: a pickle and a 9-class folder side by side), the message naming
+    them, each with what it is, and saying to pass one; None when it holds none."""
+    if not folder.is_dir():
+        return None
+    found = []
+    try:
+        children = sorted(c for c in folder.iterdir() if not c.name.startswith("."))[:CHILDREN_LOOKED_AT]
+    except OSError:
+        return None
+    for child in children:
+        form = _detect_child(child)
+        if form is not None:
+            found.append(f"{child.name} ({re.sub(r' [(].*[)]$', '', form.what)})")
+    if not found:
+        return None
+    listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    return f"{folder}: holds {listed}; pass {'it' if len(found) == 1 else 'one of them'}"
 
 
 def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "none",
@@ -80,7 +139,8 @@ def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "no
     recognises it); `impute` "zero" sets non-finite feature values to 0 (dataset.FeatureValues);
     `labels` (LABELS_CHOICES) "required" refuses data without emotion labels with a pointer to
     `emozsl predict`, "optional" returns them (`labelled` False).
-    Errors: EmozslError, one line naming the path."""
+    Errors: EmozslError, one line naming the path; a folder that is no format itself but holds
+    entries that are names them (contents_pointer)."""
     if labels not in LABELS_CHOICES:
         raise EmozslError(f"labels {labels!r}: choose one of {', '.join(LABELS_CHOICES)}")
     path = Path(path)
@@ -96,7 +156,7 @@ def load_dataset(path: str | Path, trust_pickle: bool = False, impute: str = "no
                 raise EmozslError(f"{path}: holds no emotion labels; to score it with a trained run, use "
                                   f"`emozsl predict RUN --data {path}`")
             return dataset
-    pointer = explain_csd_file(path) if path.is_file() else None
+    pointer = (explain_csd_file(path) or emozsl_file_pointer(path)) if path.is_file() else contents_pointer(path)
     if pointer:
         raise EmozslError(pointer)
     holder = "folder" if path.is_dir() else "file"

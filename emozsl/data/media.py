@@ -9,6 +9,17 @@
   48x48 is taken to be a face crop already and used as it is; any other frame goes through OpenCV's
   bundled frontal-face cascade (offline; the largest face, with a 2-pixel margin), with a centre crop
   as the fallback, counted. Crops are stored as 0-255 RGB (uint8); models normalise them.
+- Frame times: a video's frames are picked by their presentation timestamps (variable-rate phone
+  recordings included): the first frame at or after each multiple of the interval from the first
+  frame's time, each frame once; an image folder's frame i is at i / fps, by the same rule.
+- Image modes and depths (`image_rgb`): every Pillow mode reaches the model as uint8 RGB scaled from
+  the image's real range. 8-bit modes (1, L, P, RGB, CMYK, YCbCr, LAB, HSV) by Pillow's conversion;
+  16-bit ones (I;16*, and I from a PNG or PGM) from 0..65535; I from a TIFF by the bit depth and
+  sample format it declares (signed: 0..2^(bits-1) - 1, negatives black); float ones (F) as 0..1
+  when no value is above 1, else as 0..255, clipped (a non-finite value is an error). Alpha (LA, PA,
+  RGBA, P or L/RGB with a transparent colour) is composited on black, as a viewer shows it on black:
+  a fully transparent pixel is black whatever colour it stores; premultiplied alpha (La, RGBa) is
+  dropped, its colour being the composite already.
 
 The media libraries are an optional extra (`[media]`); without them a raw data
 set fails with a one-line error naming the extra. Every decoding error names the utterance and file;
@@ -37,6 +48,10 @@ FACE_SIZE = 48
 FACE_MARGIN = 2
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 EXTRA = "media"
+# What decoded frames depend on besides the settings, part of the visual cache key: bumped when
+# decoding changes (2: images by their real range and alpha on black, videos by timestamps).
+VISUAL_DECODING = 2
+TIME_TOLERANCE = 5e-4  # s: a frame this close before a due time is at it (containers round to whole ms)
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,8 @@ class MediaSettings:
         values = vars(self)  # not asdict: its deep copy costs more than the check of a cached utterance
         audio = ("sample_rate", "n_mels", "n_fft", "hop", "chunk_frames", "log_mel", "max_chunks")
         kept = audio if kind == "audio" else ("frame_interval", "face_size", "max_frames")
-        return ";".join(f"{k}={values[k]}" for k in kept)
+        key = ";".join(f"{k}={values[k]}" for k in kept)
+        return key if kind == "audio" else f"{key};decoding={VISUAL_DECODING}"
 
 
 def require(module: str, purpose: str):
@@ -192,26 +208,96 @@ def audio_chunks(samples: np.ndarray, rate: int, settings: MediaSettings) -> tup
 
 # ---- frames -----------------------------------------------------------------------------------
 
+# Pillow modes by how they become uint8 RGB (image_rgb)
+EIGHT_BIT_MODES = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")  # Pillow's conversion
+ALPHA_MODES = ("LA", "PA", "RGBA")  # straight alpha: composited on black
+PREMULTIPLIED_MODES = ("La", "RGBa")  # colour already composited on black: alpha dropped
+DEEP_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # one band of 16 or 32 bits: scaled
+IMAGE_MODES = EIGHT_BIT_MODES + ALPHA_MODES + PREMULTIPLIED_MODES + DEEP_MODES
+
+
+def _unsupported_mode(mode: str) -> str:
+    return f"image mode {mode} is not supported (supported: {', '.join(IMAGE_MODES)})"
+
+
 def check_image(path: Path, utterance: str) -> None:
-    """The image's header decodes (Pillow reads the header only, not the pixels)."""
+    """The image's header decodes and states a mode `image_rgb` converts (Pillow reads the header
+    only, not the pixels)."""
     image_module = require("PIL.Image", "reading frames")
     try:
         with image_module.open(path) as image:
             width, height = image.size
+            mode = image.mode
     except Exception as exc:  # Pillow raises several types for unreadable files
         raise EmozslError(f"utterance {utterance}: {path}: cannot read image ({first_line(exc)})") from None
     if not width or not height:
         raise EmozslError(f"utterance {utterance}: {path}: the image is {width}x{height} pixels")
+    if mode not in IMAGE_MODES:
+        raise EmozslError(f"utterance {utterance}: {path}: cannot read image ({_unsupported_mode(mode)})")
 
 
 def read_image(path: Path, utterance: str) -> np.ndarray:
-    """An RGB uint8 image (H, W, 3)."""
+    """An RGB uint8 image (H, W, 3), scaled from the image's real range (`image_rgb`)."""
     image_module = require("PIL.Image", "reading frames")
     try:
         with image_module.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+            return image_rgb(image)
     except Exception as exc:  # Pillow raises several types for unreadable files
         raise EmozslError(f"utterance {utterance}: {path}: cannot read image ({first_line(exc)})") from None
+
+
+def _integer_range(image) -> int:
+    """The value of white of a one-band integer image (mode I or I;16*): 2^bits - 1, or 2^(bits-1) - 1
+    for signed samples, by the bit depth and sample format a TIFF declares; 65535 otherwise (16-bit
+    PNG and PGM, which Pillow reads as I;16 or I, a PGM's maxval scaled to 16 bits)."""
+    tags = getattr(image, "tag_v2", None)  # TIFF only
+    if tags is None or 258 not in tags:
+        return 65535
+
+    def first(value):
+        return int(value[0] if isinstance(value, (tuple, list)) else value)
+
+    bits = first(tags[258])
+    signed = 339 in tags and first(tags[339]) == 2
+    return 2 ** (bits - signed) - 1
+
+
+def _has_alpha(image) -> bool:
+    """Whether some pixel may be (partly) transparent: an alpha band, or a transparent colour or
+    palette entry (Pillow's has_transparency_data, which Pillow 10.0 lacks)."""
+    if image.mode in ALPHA_MODES or "transparency" in image.info:
+        return True
+    return image.mode == "P" and image.palette is not None and image.palette.mode.endswith("A")
+
+
+def image_rgb(image) -> np.ndarray:
+    """A Pillow image of any mode as uint8 RGB (H, W, 3), scaled from its real range (see the
+    module's notes): 8-bit modes by Pillow's conversion; 16- and 32-bit integer and float ones
+    scaled to 0..255 (Pillow's own conversion clips them, so mid-grey 16-bit turns white); alpha
+    composited on black. ValueError for a mode it does not know and for non-finite float values."""
+    mode = image.mode
+    if mode not in IMAGE_MODES:
+        raise ValueError(_unsupported_mode(mode))
+    if mode in DEEP_MODES:
+        values = np.asarray(image).astype(np.float64)
+        if mode == "F":
+            if not np.isfinite(values).all():
+                raise ValueError("the image holds non-finite values")
+            white = 1.0 if not values.size or values.max() <= 1.0 else 255.0
+        else:
+            white = float(_integer_range(image))
+        grey = np.clip(values / white, 0.0, 1.0) * 255.0
+        transparent = image.info.get("transparency")  # a 16-bit PNG's transparent grey
+        if mode != "F" and isinstance(transparent, int):
+            grey[np.asarray(image) == transparent] = 0.0
+        return np.repeat(np.rint(grey).astype(np.uint8)[..., None], 3, axis=2)
+    if mode in PREMULTIPLIED_MODES:
+        colour = np.asarray(image)[..., :-1]
+        return np.ascontiguousarray(np.repeat(colour, 3, axis=2) if mode == "La" else colour)
+    if _has_alpha(image):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.uint32)
+        return ((rgba[..., :3] * rgba[..., 3:] + 127) // 255).astype(np.uint8)  # rounded c * a / 255
+    return np.asarray(image.convert("RGB"))
 
 
 def frame_files(folder: Path, utterance: str, prefix: str = "") -> list[Path]:
@@ -227,10 +313,44 @@ def frame_files(folder: Path, utterance: str, prefix: str = "") -> list[Path]:
     return sorted(files, key=order)
 
 
+def pick_by_time(times, interval: float, limit: int | None = None) -> tuple[list[int], int]:
+    """The frames to keep of frames at presentation `times` (seconds, in order): the first frame at
+    or after each multiple of `interval` from the first frame's time (TIME_TOLERANCE early counts),
+    each frame once (a frame after a gap of several intervals is kept once, and the next one is due
+    at the first multiple after it); at most `limit` of them, and how many more the rest would have
+    given (cut)."""
+    picker, kept, cut = _TimePicker(interval), [], 0
+    for index, time in enumerate(times):
+        if picker.due(time):
+            if limit is not None and len(kept) == limit:
+                cut += 1
+            else:
+                kept.append(index)
+    return kept, cut
+
+
+class _TimePicker:
+    """pick_by_time's rule, one frame at a time (a video is read frame by frame)."""
+
+    def __init__(self, interval: float):
+        self.interval, self.start, self.due_at = interval, None, 0.0
+
+    def due(self, time: float) -> bool:
+        """Whether the frame at `time` is kept (and, if so, the next frame due after it)."""
+        if self.start is None:
+            self.start = self.due_at = time
+        if time + TIME_TOLERANCE < self.due_at:
+            return False
+        passed = math.floor((time - self.start + TIME_TOLERANCE) / self.interval)
+        self.due_at = self.start + (passed + 1) * self.interval
+        return True
+
+
 def sample_every(items: list, fps: float, interval: float) -> list:
-    """One item per `interval` seconds from a sequence at `fps` (at least every item)."""
-    step = max(1, round(fps * interval))
-    return items[::step]
+    """One item per `interval` seconds from a sequence at `fps` (at least every item): item i is at
+    i / fps, picked as a video's frames are (pick_by_time); every round(fps * interval)-th item when
+    that product is whole."""
+    return [items[i] for i in pick_by_time([i / fps for i in range(len(items))], interval)[0]]
 
 
 @contextmanager
@@ -261,15 +381,27 @@ def check_video(path: Path, utterance: str) -> None:
             raise _no_frame(path, utterance)
 
 
+def _frame_time(stated_ms: float, previous: float | None, fps: float) -> float:
+    """A frame's time in seconds: the timestamp the decoder states (CAP_PROP_POS_MSEC), or, where it
+    states none that follows the previous frame's (a backend without timestamps gives 0), the
+    previous frame's plus one frame at the stated rate."""
+    time = stated_ms / 1000.0
+    if previous is None:
+        return time if math.isfinite(time) else 0.0
+    return time if math.isfinite(time) and time > previous else previous + 1.0 / fps
+
+
 def video_frames(path: Path, utterance: str, interval: float, limit: int) -> tuple[list[np.ndarray], int]:
-    """RGB uint8 frames (H, W, 3), one every `interval` seconds of a video file (OpenCV, by
-    timestamp), at most `limit`, and how many more the rest of the video would have given (cut). A
-    video that decodes no frame is an error naming the utterance and file."""
+    """RGB uint8 frames (H, W, 3), one every `interval` seconds of a video file (OpenCV), by the
+    frames' presentation timestamps (pick_by_time: variable frame rates keep the time, not the
+    frame count), at most `limit`, and how many more the rest of the video would have given (cut).
+    A video that decodes no frame is an error naming the utterance and file."""
     cv2 = require("cv2", "reading videos")
     with _open_video(path, utterance) as (capture, fps):
-        frames, cut, index, next_time = [], 0, 0, 0.0
+        frames, cut, picker, time = [], 0, _TimePicker(interval), None
         while capture.grab():  # only the kept frames are converted to pixels (retrieve)
-            if index / fps + 1e-9 >= next_time:
+            time = _frame_time(capture.get(cv2.CAP_PROP_POS_MSEC), time, fps)
+            if picker.due(time):
                 if len(frames) == limit:
                     cut += 1
                 else:
@@ -277,8 +409,6 @@ def video_frames(path: Path, utterance: str, interval: float, limit: int) -> tup
                     if not ok:
                         break
                     frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-                next_time += interval
-            index += 1
     if not frames:
         raise _no_frame(path, utterance)
     return frames, cut

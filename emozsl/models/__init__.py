@@ -44,6 +44,7 @@ register(Backbone("transformer_lf", "emozsl.models.transformer_fusion:Transforme
                   "Transformer, late fusion (EmoEmbs repository)", unaligned=True, options=TRANSFORMER))
 register(Backbone("mult", "emozsl.models.mult:MulT", "Tsai et al., ACL 2019 (MulT)", unaligned=True,
                   options={"preset": choice("emozsl.models.mult:PRESETS"), "d": COUNT}))
+# d = 2 × text_hidden: the cross-modal gates mix the bidirectional text LSTM's steps with d-wide streams.
 register(Backbone("lmr_cbt", "emozsl.models.lmr_cbt:LMRCBT", "LMR-CBT (seed 000)", unaligned=True,
                   options={"d": COUNT, "heads": COUNT, "layers": COUNT, "text_hidden": COUNT, "text_dropout": RATE,
                            "embed_dropout": RATE, "attn_dropout": RATE, "out_dropout": RATE}))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from emozsl.models.layers import check_heads
 from emozsl.models.sequence import BiRNN, Steps
 
 
@@ -42,6 +43,8 @@ class AttentionGRU(nn.Module):
     def __init__(self, input_dims: dict[str, int], word_dim: int, hidden: int = 60, heads: int = 6,
                  text_dropout: float = 0.25, attn_dropout: float = 0.1, fused: int = 60):
         super().__init__()
+        # attention reads the GRU's two directions side by side
+        check_heads(heads, 2 * hidden, f"2 × hidden (hidden={hidden})")
         self.modalities = list(input_dims)
         self.encoders = nn.ModuleDict({m: GRUEncoder(d, hidden, text_dropout if m == "text" else 0.0)
                                        for m, d in input_dims.items()})

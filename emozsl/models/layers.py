@@ -13,6 +13,14 @@ from emozsl.models.sequence import BiRNN, Steps, causal_mask, sinusoidal_positio
 POOLINGS = ("final-states", "last-step-sum")
 
 
+def check_heads(heads: int, width: int, width_option: str = "d") -> None:
+    """Attention splits its width evenly among its heads: a FieldError on the option `heads` naming
+    the width and the option that sets it (build_model names them `model_options.*`)."""
+    if width % heads:
+        raise FieldError("heads", heads, f"must divide the width {width} set by {width_option} "
+                                         f"(attention heads split it evenly)")
+
+
 class LSTMEncoder(nn.Module):
     """Steps (B, T, D) -> vector (B, H or 2H): a bidirectional LSTM over the real steps.
 
@@ -49,8 +57,7 @@ class TransformerStream(nn.Module):
     def __init__(self, input_dim: int, d: int, heads: int, layers: int, ffn: int, dropout: float,
                  embed_dropout: float = 0.0, causal: bool = False):
         super().__init__()
-        if d % heads:
-            raise FieldError("heads", heads, f"must divide the width {d} (attention heads split it evenly)")
+        check_heads(heads, d)
         self.d, self.causal = d, causal
         self.project = nn.Linear(input_dim, d) if input_dim != d else nn.Identity()
         self.embed_dropout = nn.Dropout(embed_dropout)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from emozsl.models.layers import AttentionPooling
+from emozsl.models.layers import AttentionPooling, check_heads
 from emozsl.models.sequence import Steps, sinusoidal_positions
 
 
@@ -33,6 +33,7 @@ class LFMIM(nn.Module):
                  stages: int = 4, blocks_per_stage: int = 1, tokens: int = 4, dropout: float = 0.1,
                  stop_gradient: bool = True):
         super().__init__()
+        check_heads(heads, width, "width")  # every stream's blocks are `width` wide
         self.modalities, self.width, self.stop_gradient = list(input_dims), width, stop_gradient
         self.project = nn.ModuleDict({m: nn.Linear(d, width) for m, d in input_dims.items()})
         self.cls = nn.ParameterDict({m: nn.Parameter(torch.randn(1, 1, width) * 0.02) for m in input_dims})

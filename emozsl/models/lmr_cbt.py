@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from emozsl.errors import FieldError
 from emozsl.models.layers import TransformerStream, check_modalities
 from emozsl.models.sequence import BiRNN, MaskedBatchNorm1d, Steps
 
@@ -58,11 +59,16 @@ class LMRCBT(nn.Module):
                  attn_dropout: float = 0.1, out_dropout: float = 0.1):
         super().__init__()
         check_modalities("lmr_cbt", input_dims, ("text", "audio", "visual"))
+        if d != 2 * text_hidden:  # the gates add the text LSTM's steps (both directions) to d-wide ones
+            fix = f"set text_hidden={d // 2} with it" if d % 2 == 0 else "d must be even, with text_hidden = d / 2"
+            raise FieldError("d", d, f"must equal 2 × text_hidden = {2 * text_hidden} (text_hidden={text_hidden}: "
+                                     f"the cross-modal gates mix the bidirectional text LSTM's steps with "
+                                     f"the d-wide audio and visual streams); {fix}")
         self.text_dropout = nn.Dropout(text_dropout)
         self.text_lstm = BiRNN("lstm", input_dims["text"], text_hidden, layers=2)
         self.text_norm = nn.LayerNorm(2 * text_hidden)
         self.fronts = nn.ModuleDict({m: ConvFront(input_dims[m], d) for m in ("audio", "visual")})
-        self.streams = nn.ModuleDict({m: TransformerStream(d if m != "text" else 2 * text_hidden, d, heads, layers,
+        self.streams = nn.ModuleDict({m: TransformerStream(d, d, heads, layers,
                                                            4 * d, attn_dropout, embed_dropout, causal=True)
                                       for m in ("text", "audio", "visual")})
         self.gate_visual, self.gate_audio = CrossModalGate(d), CrossModalGate(d)

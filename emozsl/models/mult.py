@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from emozsl.errors import EmozslError, check_choice
+from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.models.sequence import Steps, sinusoidal_positions
 
 PRESETS = {
@@ -67,9 +67,9 @@ class MulT(nn.Module):
         if len(input_dims) < 2:
             raise EmozslError("mult: needs at least two modalities (it is built of cross-modal pairs)")
         config = PRESETS[preset]
-        for width in (d, d * (len(input_dims) - 1)):
-            if width % config["heads"]:
-                raise EmozslError(f"mult: width {width} is not divisible by {config['heads']} heads")
+        if d % config["heads"]:  # then d * (modalities - 1), the memory's width, is divisible too
+            raise FieldError("d", d, f"must be divisible by heads={config['heads']}, which preset={preset} sets "
+                                     f"(attention heads split d evenly)")
         blocks = {"heads": config["heads"], "attn_dropout": config["attn_dropout"],
                   "relu_dropout": config["relu_dropout"], "res_dropout": config["res_dropout"]}
         self.modalities, self.d = list(input_dims), d

@@ -76,7 +76,10 @@ class Backbone:
     module mapping features to {space: (B, d)}, with `space_dims` (and optionally `fused_spaces`,
     the spaces the prediction fuses, and `auxiliary_spaces`, spaces trained against their own
     modality's labels). Its keyword defaults are the options' defaults; `options` declares each
-    one's Kind (a test checks that every option has one and every default passes it)."""
+    one's Kind (a test checks that every option has one and every default passes it). Options
+    valid alone but not together (a width its heads must divide) are the factory's to check in
+    __init__, as a FieldError on one option naming the others, so the meta-device check
+    (build.check_model) refuses them before any data is read (tests/test_option_combinations.py)."""
     name: str
     target: str
     paper: str

@@ -36,12 +36,13 @@ def models_table(names: list[str] | None = None, options: dict | None = None) ->
     them is a FieldError (`model_options.KEY`)."""
     backbones = [get_backbone(name) for name in names or REGISTRY]
     rows = [("name", "paper", "parameters", "unaligned")]
-    rows += [(b.name, b.paper, f"{parameter_count(b.name, options=options):,}", "yes" if b.unaligned else "no")
-             for b in backbones]
+    rows += [(b.name, b.paper, f"{parameter_count(b.name, options=options):,} ({REFERENCE_WORD_DIM}-d words)",
+              "yes" if b.unaligned else "no") for b in backbones]
     dims = ", ".join(f"{m} {d}" for m, d in REFERENCE_DIMS.items())
     at = ", ".join(f"{k}={v}" for k, v in (options or {}).items()) or "default options"
     raw = ", ".join(b.name for b in REGISTRY.values() if b.inputs == "raw")
-    note = (f"Parameters: trainable, with the default emotion head, at {at};\n{REFERENCE_WORD_DIM}-d word vectors and "
+    note = (f"Parameters: trainable, with the default emotion head, at {at};\n{REFERENCE_WORD_DIM}-d word vectors (the "
+            f"paper's GloVe; the shipped vectors are 50-d, so a run on them counts fewer, as training prints) and "
             f"the MOSEI feature dims ({dims}), which {raw} (raw media) do not read.")
     listed = [("name", "option", "default", "kind")]
     listed += [(b.name, key, _written(default), b.options[key].describe())
