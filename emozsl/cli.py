@@ -394,6 +394,8 @@ def eval_command(run, emotions, data_path, device, out, calibration, trust_pickl
 @click.option("--vectors", type=click.Path(dir_okay=False), help="A larger word-vector file for words the run's file "
               "lacks (any form `embeddings build` reads; checked to be the run's space).")
 @click.option("--label-words", help="Label-word set (mosei, iemocap, cherma or a file) for emotions the run lacks.")
+@click.option("--word", "words", multiple=True, help="Word form for an emotion, NAME=WORD (excited=exciting), as "
+              "train's --word; the same as NAME=WORD in --emotions.")
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), help="Score this split only (default: all rows).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Output file, .csv, .jsonl or .parquet, with OUT.meta.json "
               "beside it (default: CSV on standard output).")
@@ -406,8 +408,8 @@ def eval_command(run, emotions, data_path, device, out, calibration, trust_pickl
 @click.option("--device", default="auto", show_default=True)
 @config_option("impute", declared_default=True)
 @trust_pickle_option()
-def predict_command(run, data_path, emotions, vectors, label_words, split, out, overwrite, top, calibration, strict,
-                    no_cache, device, impute, trust_pickle):
+def predict_command(run, data_path, emotions, vectors, label_words, words, split, out, overwrite, top, calibration,
+                    strict, no_cache, device, impute, trust_pickle):
     """Score any data with a finished run, for any emotion words: one row per utterance with each
     emotion's probability (and, for emotions the run never trained on, the calibrated one); the
     per-emotion table too when the data label them."""
@@ -415,6 +417,7 @@ def predict_command(run, data_path, emotions, vectors, label_words, split, out, 
 
     text, files = predict_and_report(run, data_path, out, emotions, overwrite=overwrite, device=device,
                                      echo=click.echo, split=split, vectors=vectors, label_words=label_words,
+                                     words={k.lower(): v for k, v in _pairs(words, "--word").items()},
                                      calibration=calibration, top=top, strict=strict, cache=not no_cache,
                                      trust_pickle=trust_pickle, impute=impute)
     click.echo(text, err=not out)

@@ -189,13 +189,17 @@ class Predictor:
 
     # ------------------------------------------------------------ emotions
     def emotion_set(self, emotions: str | list[str] | None = None, *, vectors: str | Path | None = None,
-                    label_words: str | None = None) -> EmotionSet:
+                    label_words: str | None = None, words: dict[str, str] | None = None) -> EmotionSet:
         """The emotions to score (parse_emotions' items; default the run's own). A run emotion asked
         by its name keeps the run's vector. Any other is made from its words (NAME=WORDS, else the
         label-word set `label_words` or the run's, else its name) looked up in the run's word-vector
         file, then in `vectors`; with a run trained on a sentence encoder, encoded by the same
         encoder. An emotion whose vector is a trained emotion's counts as seen."""
         specs = parse_emotions(emotions) or [(e, None) for e in self.emotions]
+        for name, word in (words or {}).items():  # word forms (--word NAME=WORD), as training takes them
+            if any(n == name and e is not None for n, e in specs):
+                raise FieldError("emotions", name, "has words in --emotions and in --word; give them once")
+        specs = [(n, [words[n].strip().lower()] if e is None and n in (words or {}) else e) for n, e in specs]
         words = load_label_words(label_words) if label_words else (
             load_label_words(self.config.label_words) if self.config.label_words else None)
         new = [(n, e) for n, e in specs if e is not None or n not in self.emotions]
@@ -438,8 +442,9 @@ class Predictor:
     # ------------------------------------------------------------ whole predictions
     def predict(self, data: str | Path | MultimodalDataset | dict, emotions: str | list[str] | None = None, *,
                 split: str | None = None, vectors: str | Path | None = None, label_words: str | None = None,
-                calibration: str | None = None, top: int = 3, strict: bool = False, cache: bool = True,
-                ids: list[str] | None = None, trust_pickle: bool = False, impute: str = "none") -> pd.DataFrame:
+                words: dict[str, str] | None = None, calibration: str | None = None, top: int = 3,
+                strict: bool = False, cache: bool = True, ids: list[str] | None = None, trust_pickle: bool = False,
+                impute: str = "none") -> pd.DataFrame:
         """One row per utterance of `data` (a path emozsl reads, labelled or not; a data set; or a
         mapping modality -> (N, T, D) float32 arrays for a feature run, with `ids`): `id`, `split`
         (when the data have splits), `p_NAME` (probability) for each asked emotion, `p_NAME_cal`
@@ -447,13 +452,13 @@ class Predictor:
         calibrated probability where there is one, joined by ';'), and for clips `error` (the fault
         of a clip that could not be decoded; its probabilities are empty). Errors: EmozslError."""
         prediction = self.prediction(data, emotions, split=split, vectors=vectors, label_words=label_words,
-                                     calibration=calibration, top=top, strict=strict, cache=cache, ids=ids,
+                                     words=words, calibration=calibration, top=top, strict=strict, cache=cache, ids=ids,
                                      trust_pickle=trust_pickle, impute=impute)
         return prediction.frame
 
-    def prediction(self, data, emotions=None, *, split=None, vectors=None, label_words=None, calibration=None,
-                   top: int = 3, strict: bool = False, cache: bool = True, ids=None, trust_pickle: bool = False,
-                   impute: str = "none", sink=None) -> Prediction:
+    def prediction(self, data, emotions=None, *, split=None, vectors=None, label_words=None, words=None,
+                   calibration=None, top: int = 3, strict: bool = False, cache: bool = True, ids=None,
+                   trust_pickle: bool = False, impute: str = "none", sink=None) -> Prediction:
         """`predict`, with the per-split tables of the asked emotions the data label. With `sink`
         (a callable taking each chunk's DataFrame), rows go there as they come and are not kept."""
         if top < 0:
@@ -467,7 +472,7 @@ class Predictor:
                 if close:
                     log.info("'%s' is scored through its own word; --emotions %s=%s scores it as the run's trained "
                              "'%s'", name, name, close[0], close[0])
-        chosen = self.emotion_set(asked, vectors=vectors, label_words=label_words)
+        chosen = self.emotion_set(asked, vectors=vectors, label_words=label_words, words=words)
         fitted = self.calibration(chosen, calibration)
         frames, logits_by, labels_by, rows, errors = [], {}, {}, 0, 0
         for frame, name, logits, labels in self.iter_scores(dataset, chosen, split=split, calibration=fitted, top=top,

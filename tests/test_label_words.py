@@ -122,6 +122,14 @@ def test_training_with_label_words_and_an_encoder(synth_mosei_dir, tmp_path):
             "runs_dir": str(tmp_path / "runs"), "device": "cpu"}
     encoded = train(RunConfig(**base, label_words="mosei", label_encoder=str(folder), name="encoded"))
     assert evaluate_run(encoded, device="cpu").rows()[2]["status"] == "unseen"
+    from emozsl.predict import Predictor  # a new emotion through the run's own encoder (its description's words)
+
+    predictor = Predictor.load(encoded, "cpu")
+    chosen = predictor.emotion_set("low=sad+low,fear")
+    assert chosen.sources[0] == f"sentence encoder {folder}" and chosen.status == ["unseen", "unseen"]
+    assert chosen.vectors.shape == (2, 16) and np.allclose(chosen.vectors[0].norm(), 1, atol=1e-5)
+    assert np.isfinite(predictor.predict(synth_mosei_dir, "low=sad+low", split="valid")
+                       ["p_low_cal"]).all()
     assert build_session(RunConfig(**base, label_words="mosei", label_encoder=str(folder))).vectors.shape == (6, 16)
     run = train(RunConfig(**base, label_words="mosei", name="words"))
     assert RunDir.open(run).read_results().test.calibrated.calibration == RunConfig().calibration

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -262,3 +263,13 @@ def test_overwrite_removes_the_tables_of_an_earlier_prediction_to_the_same_file(
     code, output = invoke("predict", fear_run, "--data", synth_mosei_dir, "--device", "cpu", "--out", out,
                           "--split", "test", "--overwrite")
     assert code == 0 and [p.name for p in tmp_path.glob("scores.table_*.json")] == ["scores.table_test.json"]
+
+
+def test_word_forms_apply_to_the_emotions_asked_or_the_default_ones(fear_run, tmp_path):
+    pickle = write_mult(tmp_path / "iemocap_data.pkl")
+    code, output = invoke("predict", fear_run, "--data", pickle, "--trust-pickle", "--split", "test", "--device", "cpu",
+                          "--word", "angry=anger", "--out", tmp_path / "x.csv")  # the data's own emotions
+    assert code == 0, output
+    assert re.search(r"^angry +seen ", output, re.M) and re.search(r"^neutral +unseen ", output, re.M)
+    code, output = invoke("predict", fear_run, "--emotions", "angry=mad", "--word", "angry=anger", "--device", "cpu")
+    assert code == 1 and "in --emotions and in --word" in output

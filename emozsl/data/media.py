@@ -46,7 +46,7 @@ SAMPLE_RATE = 16000
 MIN_SAMPLE_RATE = 4000  # below this a recording cannot hold speech (and is likely a wrong header)
 FACE_SIZE = 48
 FACE_MARGIN = 2
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 EXTRA = "media"
 # What decoded frames depend on besides the settings, part of the visual cache key: bumped when
 # decoding changes (2: images by their real range and alpha on black, videos by timestamps).

@@ -2,8 +2,9 @@
 
 Layout: attributes emozsl_format (version), name, emotions (JSON list), source, neg_inf_replaced,
 dropped, imputed and notes (JSON; the last three optional, the source's counts, so a copy keeps the
-source's fingerprint); one group per split holding one (N, T, D) float32 array per modality,
-labels (N, K), optional labels_<modality> (N, K), and ids (N,) strings.
+source's fingerprint), labelled (optional, default true); one group per split holding one (N, T, D) float32 array per modality,
+labels (N, K), optional labels_<modality> (N, K), and ids (N,) strings. Unlabelled data (labelled
+false: no emotions, (N, 0) labels) hold any of the splits, or the one split UNSPLIT.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from emozsl.data.dataset import (
     MODALITIES,
     SPLITS,
+    UNSPLIT,
     FeatureValues,
     MultimodalDataset,
     SplitData,
@@ -51,6 +53,7 @@ def write_safe_h5(dataset: MultimodalDataset, file: str | Path) -> Path:
         h5.attrs["dropped"] = json.dumps(dataset.dropped)
         h5.attrs["imputed"] = json.dumps(dataset.imputed)
         h5.attrs["notes"] = json.dumps(dataset.notes)
+        h5.attrs["labelled"] = bool(dataset.labelled)
         for split, data in dataset.splits.items():
             group = h5.create_group(split)
             for modality, array in data.features.items():
@@ -80,7 +83,8 @@ def read_safe_h5(file: Path, impute: str = "none") -> MultimodalDataset:
         if not isinstance(emotions, list) or not all(isinstance(e, str) for e in emotions):
             raise EmozslError(f"{file}: attribute emotions must be a JSON list of names")
         splits, values = {}, FeatureValues(impute)
-        for split in SPLITS:
+        labelled = bool(h5.attrs.get("labelled", True))  # copies written before it was recorded are labelled
+        for split in SPLITS if labelled else [s for s in (*SPLITS, UNSPLIT) if s in h5]:
             if split not in h5:
                 raise EmozslError(f"{file}: no group '{split}'")
             group, where = h5[split], f"{file}:{split}"
@@ -99,4 +103,4 @@ def read_safe_h5(file: Path, impute: str = "none") -> MultimodalDataset:
         for key, count in values.imputed.items():
             imputed[key] = imputed.get(key, 0) + count
         return MultimodalDataset(str(h5.attrs["name"]), emotions, splits, str(h5.attrs["source"]), neg_inf_replaced,
-                                 dropped, imputed, notes)
+                                 dropped, imputed, notes, labelled)
