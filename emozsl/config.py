@@ -82,7 +82,7 @@ class RunConfig:
                                 system=True)
     fold: int | None = setting(None, "This run's fold (with folds).")
     # Modalities used; text+audio answers FACET's leak (its visual columns hold a commercial
-    # emotion classifier's output), see protocol.md.
+    # emotion classifier's output), see docs/protocols.md.
     modalities: list = setting(help="Comma-separated subset of text,audio,visual (e.g. text,audio).",
                                factory=lambda: list(MODALITIES), flag="--modalities", system=True)
     embeddings: str | None = setting(None, "Word-vector file (default: the shipped GloVe 6B 50d emotions).",

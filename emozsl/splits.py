@@ -1,4 +1,4 @@
-"""Zero-shot / few-shot / supervised splits (protocol.md section 3), saved as JSON manifests.
+"""Zero-shot / few-shot / supervised splits (docs/protocols.md), saved as JSON manifests.
 
 A manifest lists, per split, the rows taken from the main data (and, for IEMOCAP, from the
 9-class data that supplies the extra emotion), the evaluated emotions in column order, which of

@@ -620,7 +620,7 @@ def text_model_that_is_not_a_model_folder(tmp, w):
 
 # ---------------------------------------------------------------- the field's other files (issue 18)
 def sdk_sequence(file: Path, root: str, videos: dict) -> Path:
-    """One CMU SDK computational sequence in its layout (csd.md): ROOT/data/VIDEO/{features,intervals}, ROOT/metadata."""
+    """One CMU SDK computational sequence in its layout (docs/data-formats.md): ROOT/data/VIDEO/{features,intervals}, ROOT/metadata."""
     with h5py.File(file, "w") as h5:
         for video, (features, intervals) in videos.items():
             h5.create_dataset(f"{root}/data/{video}/features", data=features)

@@ -248,7 +248,8 @@ def test_eval_of_some_emotions_keeps_the_full_tables(zsl_run, tmp_path):
     report_training_result(run)  # what `emozsl train` leaves in RUN/eval/
     full = {p.name: p.read_text() for p in (run / "eval").iterdir()}
     text, files = evaluate_and_report(run, ["happy", "fear"], device="cpu")
-    assert [f.name for f in files] == ["eval_happy_fear.csv", "eval_happy_fear.md", "eval_happy_fear.json"]
+    assert [f.name for f in files] == ["eval_happy_fear.csv", "eval_happy_fear.md", "eval_happy_fear.json",
+                                       "eval_happy_fear.scores.csv"]
     assert {p.name: p.read_text() for p in (run / "eval").glob("eval.*")} == full
     assert json.loads((run / "eval" / "eval_happy_fear.json").read_text())["emotions"] == ["happy", "fear"]
     assert [line.split()[0] for line in text.splitlines()[2:4]] == ["happy", "fear"]

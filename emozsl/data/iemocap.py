@@ -1,4 +1,4 @@
-"""IEMOCAP's feature formats (protocol.md section 4):
+"""IEMOCAP's feature formats (docs/data-formats.md):
 - the MulT pickles (iemocap_data.pkl aligned, iemocap_data_noalign.pkl unaligned): split ->
   {'text', 'audio', 'vision' (N, T, D), 'labels' (N, 4, 2) one-hot (absent, present) for neutral,
   happy, sad, angry, optionally 'id'};

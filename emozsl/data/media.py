@@ -1,4 +1,4 @@
-"""Decoding and preprocessing of raw media (raw_inputs.md), the way FE2E/MESM expect them.
+"""Decoding and preprocessing of raw media (docs/raw-media.md), the way FE2E/MESM expect them.
 
 - Audio: any file soundfile reads (wav, flac, ogg), or samples with their rate; mixed to mono,
   resampled to 16 kHz (polyphase, scipy); power mel spectrogram with 128 HTK mel bins, n_fft = win

@@ -1,4 +1,4 @@
-"""The released MESM processed layout of raw media (raw_inputs.md): DIR/{MOSEI,IEMOCAP}_RAW_PROCESSED/
+"""The released MESM processed layout of raw media (docs/raw-media.md): DIR/{MOSEI,IEMOCAP}_RAW_PROCESSED/
 (meta.pkl and one folder per utterance; IEMOCAP's one level down, in its dialog folder) beside
 DIR/{MOSEI,IEMOCAP}_SPLIT/ ({train,valid,test}_split.txt). meta.pkl is a pickle: it needs
 --trust-pickle.
@@ -30,7 +30,7 @@ def mesm_root(path: Path) -> Path | None:
 
 
 def iemocap_side(uid: str) -> str:
-    """L or R: the speaker's half of the two-speaker dialog recording (raw_inputs.md)."""
+    """L or R: the speaker's half of the two-speaker dialog recording (docs/raw-media.md)."""
     parts = uid.split("_")
     session, speaker = parts[0], parts[-1]
     return "L" if session[-1:] == speaker[:1] else "R"

@@ -1,4 +1,4 @@
-"""CMU-MOSEI's processed emotion folder, as the EmoEmbs code reads it (protocol.md section 4):
+"""CMU-MOSEI's processed emotion folder, as the EmoEmbs code reads it (docs/data-formats.md):
 {text_S_emb,audio_S,video_S,ey_S}.h5 for S in train, valid, test, each array under key 'd1':
 text (N, 20, 300) GloVe, audio (N, 20, 74) COVAREP (holds -inf), video (N, 20, 35) FACET, labels
 (N, 6) intensities in the order anger, disgust, fear, happy, sad, surprise (CMU SDK issue 124).
@@ -18,7 +18,7 @@ from emozsl.errors import EmozslError
 
 MOSEI_EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise"]
 MOSEI_FILES = {"text": "text_{}_emb.h5", "audio": "audio_{}.h5", "visual": "video_{}.h5", "labels": "ey_{}.h5"}
-# The CMU SDK's 'All Labels' columns (csd.md): a 7-column labels array is the SDK's, not EmoEmbs'.
+# The CMU SDK's 'All Labels' columns (docs/data-formats.md): a 7-column labels array is the SDK's, not EmoEmbs'.
 SDK_LABEL_COLUMNS = ["sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear"]
 FEATURE_FIELDS = ("text", "audio", "visual")
 

@@ -40,7 +40,7 @@ LATENT_NOISE = 0.3
 
 MOSEI_SIZES = {"small": {"train": 1600, "valid": 300, "test": 600},
                "full": {"train": 15290, "valid": 2291, "test": 4832}}
-# IEMOCAP 9-class per-class counts (train, valid, test), protocol.md section 3.
+# IEMOCAP 9-class per-class counts (train, valid, test), docs/protocols.md.
 IEMOCAP9_COUNTS = {"anger": (735, 136, 227), "excited": (686, 206, 141), "fear": (19, 9, 12),
                    "sad": (690, 188, 193), "surprised": (65, 17, 25), "frustrated": (1235, 319, 278),
                    "happy": (338, 116, 135), "neutral": (954, 358, 383), "disgust": (1, 0, 1)}

@@ -1,5 +1,5 @@
 """The pickle-free table of raw media: `utterances.csv` or `utterances.jsonl` (or any .csv / .jsonl
-file), one row per utterance with paths relative to the table (raw_inputs.md):
+file), one row per utterance with paths relative to the table (docs/raw-media.md):
     id, split (train|valid|test), text, audio (a sound file), frames (a folder of images, or
     FOLDER/PREFIX* for the images whose names start with PREFIX) or video (a video file), labels
     (emotion names joined by ';', empty for none) or one column label_NAME per emotion (a presence or

@@ -13,7 +13,7 @@ cuDNN / oneDNN kernels, which on a GPU and on a CPU is faster than gathering. 'g
 position gathers its own 3x3 neighbourhood and multiplies those alone (data-dependent shapes): the
 paper's sparse arithmetic, which `emozsl models --flops` counts (models/flops.py).
 
-What emozsl fixes in the original (backbones.md): the kept features are weighted by their
+What emozsl fixes in the original (docs/models.md): the kept features are weighted by their
 attention (scaled so the weights average 1 over the live positions), so the attention parameters
 receive gradient (the original selected on detached tensors and never weighted); and every kept
 feature is computed from, and written back to, its own position (the original paired the first

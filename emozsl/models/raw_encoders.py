@@ -1,4 +1,4 @@
-"""Parts shared by the end-to-end backbones FE2E and MESM (seed 004; backbones.md).
+"""Parts shared by the end-to-end backbones FE2E and MESM (docs/models.md).
 
 - Text: a local Hugging Face model folder (`text_model=PATH`; CLS vector; fine-tuned at a tenth of
   the learning rate, as in the paper), or, without one, an encoder trained from scratch offline:

@@ -1,0 +1,78 @@
+"""The recipe of an extracted data set: what made its features, stored in the HDF5 file as the
+attribute `emozsl_recipe` (JSON), so a copy can be checked against the models and word vectors it
+needs before new data are extracted the same way.
+
+{"recipe_version": 1, "emozsl": "0.1.0", "source": ..., "versions": {package: version},
+ "settings": {"max_steps": 50, "alignment": "word" | "none", "frame_interval": 0.5, ...},
+ "extractors": {modality: {"name", "arg", "version", "dim", "rate", "stats",
+                           "files": [{"kind": "file" | "folder", "path", "sha256"}]}}}
+A folder's sha256 is that of its files' relative paths (POSIX, sorted) and their own sha256 values,
+every file under it included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+from emozsl.data.hdf5 import open_h5
+from emozsl.embeddings import file_sha256
+from emozsl.errors import EmozslError
+
+RECIPE_ATTRIBUTE = "emozsl_recipe"
+RECIPE_VERSION = 1
+
+
+def folder_sha256(folder: str | Path) -> str:
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for file in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
+        h.update(file.relative_to(folder).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\n")
+    return h.hexdigest()
+
+
+def sha256_of(kind: str, path: str | Path) -> str:
+    return folder_sha256(path) if kind == "folder" else file_sha256(path)
+
+
+def package_version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def read_recipe(path: str | Path) -> dict | None:
+    """The recipe stored in an emozsl HDF5 file, or None when it holds none (a copy made by
+    `data convert`). An unreadable file or a recipe that is not JSON is an EmozslError."""
+    path = Path(path)
+    with open_h5(path) as h5:
+        raw = h5.attrs.get(RECIPE_ATTRIBUTE)
+    if raw is None:
+        return None
+    try:
+        recipe = json.loads(raw)
+    except (TypeError, json.JSONDecodeError):
+        raise EmozslError(f"{path}: attribute {RECIPE_ATTRIBUTE} is not JSON") from None
+    if not isinstance(recipe, dict):
+        raise EmozslError(f"{path}: attribute {RECIPE_ATTRIBUTE} is not a JSON object")
+    return recipe
+
+
+def check_recipe(recipe: dict) -> None:
+    """Every model folder and word-vector file the recipe names is there with the sha256 it had;
+    else an EmozslError in one line naming the modality, extractor and path."""
+    for modality, entry in (recipe.get("extractors") or {}).items():
+        label = f"--{modality} {entry.get('name')}"
+        for item in entry.get("files") or []:
+            kind, path, expected = item.get("kind"), Path(item.get("path", "")), item.get("sha256")
+            what = "model folder" if kind == "folder" else "word-vector file"
+            present = path.is_dir() if kind == "folder" else path.is_file()
+            if not present:
+                raise EmozslError(f"{label}: {what} {path} is missing (the recipe needs it, sha256 {expected})")
+            actual = sha256_of(kind, path)
+            if actual != expected:
+                raise EmozslError(f"{label}: {what} {path} changed since extraction (sha256 {actual}, the recipe "
+                                  f"says {expected})")
