@@ -248,6 +248,61 @@ def data_convert(source, out, trust_pickle, impute):
     click.echo(f"wrote {write_safe_h5(dataset, out)}")
 
 
+# ---------------------------------------------------------------- features
+@main.group()
+def features():
+    """Extract features from your own recordings for the feature backbones."""
+
+
+@features.command("extract")
+@click.argument("source", type=click.Path())
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--text", help="Text extractor NAME[:ARG] (see `emozsl features list`), e.g. words:glove.840B.300d.txt.")
+@click.option("--audio", help="Audio extractor NAME[:ARG], e.g. opensmile:egemaps, logmel, hf:~/models/wav2vec2.")
+@click.option("--visual", help="Visual extractor NAME[:ARG], e.g. openface:DIR (OpenFace 2 CSV files), hf:~/models/vit.")
+@click.option("--max-steps", default=50, show_default=True, help="Most steps per modality (words when word-aligned).")
+@click.option("--align", type=click.Choice(["auto", "word", "none"]), default="auto", show_default=True,
+              help="word: one step per word (needs word timings); none: each modality at its own rate; auto: word "
+              "when every utterance has timings.")
+@click.option("--words-dir", type=click.Path(file_okay=False), help="Folder of STEM.words.csv word timings "
+              "(columns word,start,end).")
+@click.option("--frame-interval", type=float, default=0.5, show_default=True, help="Seconds between the frames an "
+              "image encoder sees.")
+@click.option("--device", default="cpu", show_default=True, help="Device of the Hugging Face encoders.")
+def features_extract(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval, device):
+    """Features of SOURCE (an utterance table, a MESM folder or a folder of clips) into OUT, emozsl's
+    HDF5 copy that every feature backbone trains on; labels and splits carried over, the recipe
+    recorded (a run trained on OUT extracts new clips the same way in `emozsl predict`)."""
+    from emozsl.features import extract_features
+
+    extraction = extract_features(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval,
+                                  device)
+    dims = ", ".join(f"{m} {e['dim']} x {e['steps']} steps" for m, e in extraction.recipe["extractors"].items())
+    click.echo(f"wrote {extraction.out}: {dims}; alignment {extraction.recipe['settings']['alignment']}\n"
+               f"next: emozsl data info {extraction.out}")
+
+
+@features.command("list")
+def features_list():
+    """The registered extractors: modality, name, output size, step and what each needs."""
+    from emozsl.features.registry import format_extractor_table
+
+    click.echo(format_extractor_table())
+
+
+@features.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def features_check(path):
+    """Whether every model folder and word-vector file PATH's recipe names is there, unchanged."""
+    from emozsl.features import check_recipe, read_recipe
+
+    recipe = read_recipe(path)
+    if recipe is None:
+        raise click.ClickException(f"{path}: holds no extraction recipe (not made by `emozsl features extract`)")
+    check_recipe(recipe)
+    click.echo(f"{path}: every file of its recipe is there, unchanged")
+
+
 # ---------------------------------------------------------------- embeddings
 @main.group()
 def embeddings():

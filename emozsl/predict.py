@@ -326,8 +326,10 @@ class Predictor:
         where = data.source or data.name
         if data.kind != self.kind:
             kinds = {"raw": "raw media", "features": "pre-extracted features"}
+            hint = ("; make them with `emozsl features extract` (a run trained on such features extracts new clips "
+                    "itself)") if data.kind == "raw" else ""
             raise EmozslError(f"{where} holds {kinds[data.kind]}; the run {self.run.path} ({self.config.model}) reads "
-                              f"{kinds[self.kind]}")
+                              f"{kinds[self.kind]}{hint}")
         needed = {m: self.metadata.input_dims[m] for m in self.config.modalities if m in self.metadata.input_dims}
         have = data.input_dims()
         if self.kind == "raw":
@@ -464,6 +466,32 @@ class Predictor:
         if top < 0:
             raise FieldError("top", top, "must be 0 or more")
         dataset = as_dataset(data, ids, trust_pickle, impute)
+        with tempfile.TemporaryDirectory(prefix="emozsl-features-") as scratch:
+            if dataset.kind == "raw" and self.kind == "features" and self.metadata.features:
+                dataset = self.extract(data, Path(scratch) / "features.h5")
+            return self._prediction(dataset, emotions, split, vectors, label_words, words, calibration, top, strict,
+                                    cache, sink)
+
+    def extract(self, source, out: Path) -> MultimodalDataset:
+        """Features of the raw data at `source` made by the recipe of the features the run trained on
+        (features/recipe.py): the same extractors, settings and, checked by sha256, the same model
+        folders and word-vector files."""
+        from emozsl.features import check_recipe, extract_features
+
+        recipe = self.metadata.features
+        if not isinstance(source, (str, Path)):
+            raise EmozslError("extracting features needs the clips' path (not a data set in memory)")
+        check_recipe(recipe)
+        specs = {m: e["spec"] for m, e in recipe["extractors"].items()}
+        settings = recipe["settings"]
+        log.info("extracting %s from %s with the run's recipe", ", ".join(f"{m} {s}" for m, s in specs.items()), source)
+        extract_features(source, out, specs.get("text"), specs.get("audio"), specs.get("visual"),
+                         settings["max_steps"], settings["alignment"], None, settings["frame_interval"],
+                         str(self.device))
+        return load_dataset(out, labels="optional")
+
+    def _prediction(self, dataset, emotions, split, vectors, label_words, words, calibration, top, strict, cache,
+                    sink) -> Prediction:
         asked = emotions
         if asked is None and dataset.labelled and set(dataset.emotions) != set(self.emotions):
             asked = dataset.emotions  # another corpus: its own emotions, by name

@@ -79,6 +79,9 @@ class RunMetadata:
     split: dict  # protocol, target, sources (fingerprints), file
     selection_metric: str
     device: str
+    # the extraction recipe of the features it was trained on (features/recipe.py), when they were made
+    # by `emozsl features extract`: `emozsl predict` extracts new clips with it
+    features: dict | None = None
     emozsl: str = __version__
     torch: str = field(default_factory=_torch_version)
     format: int = RUN_FORMAT

@@ -272,7 +272,7 @@ class TrainingRun:
                         "vectors": session.vectors.cpu().tolist()},
             split={"protocol": task.manifest["protocol"], "target": task.manifest["target"],
                    "sources": task.manifest["sources"], "file": config.split},
-            selection_metric=self.metric, device=str(session.device)))
+            selection_metric=self.metric, device=str(session.device), features=data_recipe(config.data)))
         log.info("%srun %s: %s, %d parameters (%d-d word vectors), %s on %s", self.label, run.path, config.model,
                  parameters, session.vectors.shape[1], task.manifest["protocol"], session.device)
         for emotion in task.manifest.get("low_resource", []):  # how few: the split file alone said so before
@@ -319,6 +319,13 @@ class TrainingRun:
         model, optimizer state, device data and graphs are freed as soon as the run is done."""
         self.trainer.step = self.trainer.score_step = None
         self.trainer = None
+
+
+def data_recipe(path: str) -> dict | None:
+    """The extraction recipe of the data at `path` (an HDF5 file made by `emozsl features extract`)."""
+    from emozsl.features import read_recipe
+
+    return read_recipe(path) if Path(path).is_file() and Path(path).suffix.lower() in (".h5", ".hdf5") else None
 
 
 def stack_size(config: RunConfig) -> int:

@@ -299,3 +299,40 @@ def test_refusals_are_one_line(raw, tmp_path):
     with pytest.raises(EmozslError, match="no OpenFace CSV"):
         extract_features(raw["table"].parent, tmp_path / "x.h5", visual=f"openface:{tmp_path}")
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_a_run_trained_on_extracted_features_extracts_new_clips_with_its_recipe(raw, tmp_path):
+    """The recipe travels: the run keeps it, `emozsl predict` applies it to a folder of clips, and
+    refuses in one line once a file it names has changed."""
+    from click.testing import CliRunner
+
+    from emozsl.cli import main
+    from emozsl.config import RunConfig
+    from emozsl.train import train
+
+    vectors = tmp_path / "vectors.txt"
+    shutil.copy(raw["vectors"], vectors)
+    out = tmp_path / "features.h5"
+    extract_features(raw["table"].parent, out, text=f"words:{vectors}", audio="logmel:40",
+                     visual=f"openface:{raw['openface']}", max_steps=8)
+    run = train(RunConfig(data=str(out), protocol="zsl", target="fear", epochs=1, device="cpu",
+                          runs_dir=str(tmp_path / "runs"), model_options={"audio_hidden": 8, "visual_hidden": 8,
+                                                                         "layers": 1}))
+    assert json.loads((run / "metadata.json").read_text())["features"]["extractors"]["audio"]["spec"] == "logmel:40"
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    test = raw["data"].splits["test"]
+    for uid, text in zip(test.ids, test.features["text"].items):
+        shutil.copy(raw["table"].parent / "media" / f"{uid}.wav", clips / f"{uid}.wav")
+        (clips / f"{uid}.txt").write_text(text)
+    scores = tmp_path / "scores.csv"
+    result = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu",
+                                       "--emotions", "fear,contempt", "--out", str(scores)])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    rows = pd.read_csv(scores)
+    assert list(rows["id"]) == sorted(test.ids) and rows["p_contempt_cal"].between(0, 1).all()
+    vectors.write_text(vectors.read_text().replace(" 0.", " 1.", 1))
+    result = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu"])
+    assert result.exit_code == 1 and "vectors.txt changed since extraction" in result.output

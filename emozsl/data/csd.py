@@ -63,6 +63,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from emozsl.data.alignment import EPSILON, mean_of_rows, overlap_rows, overlaps, pairs
 from emozsl.data.dataset import (
     SPLITS,
     FeatureValues,
@@ -79,10 +80,8 @@ SP_TOKEN = "sp"  # the words file's pause token, matched in any case
 # float64 (vectors): float32 is off by at most half its step, 6e-5 s at 1,000 s and 5e-4 s up to
 # 16,384 s, while a word lasts far longer than 1 ms, so no other row comes this close at both ends.
 PAUSE_TOLERANCE = 1e-3  # seconds
-# The SDK's alignment epsilon (mmdatasdk/dataset/dataset.py, `epsilon=10e-4`, 1 ms): a word shorter
-# than it is skipped, and a row (or word) belongs to a word (or segment) only when their overlap,
-# min(ends) - max(starts), exceeds it. The same float64 expression is computed here.
-SDK_EPSILON = 10e-4  # seconds
+# The SDK's alignment epsilon (alignment.EPSILON, 1 ms): a word shorter than it is skipped too.
+SDK_EPSILON = EPSILON
 
 
 @dataclass(frozen=True)
@@ -271,19 +270,6 @@ def _matching(intervals: np.ndarray, targets: np.ndarray, tolerance: float) -> n
     return found
 
 
-def _pairs(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every (i, j) with start[i] <= j < stop[i], as two flat arrays, grouped by i in order."""
-    count = np.maximum(stop - start, 0)
-    owner = np.repeat(np.arange(len(start)), count)
-    return owner, start[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
-
-
-def _overlaps(intervals: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Which (interval, target) pairs overlap by more than the SDK's epsilon, computed as the SDK
-    does: the interval clipped to the target, its length compared with `> epsilon`."""
-    return (np.minimum(intervals[:, 1], targets[:, 1]) - np.maximum(intervals[:, 0], targets[:, 0])) > SDK_EPSILON
-
-
 @dataclass
 class _Video:
     """What pass 1 decides for one video: its pivot words and its kept segments."""
@@ -418,8 +404,8 @@ class _Reader:
         # keeps that a range when words overlap each other); the SDK's test then decides.
         hi = np.searchsorted(intervals[:, 0], segments[:, 1], side="left")
         lo = np.minimum(np.searchsorted(np.maximum.accumulate(intervals[:, 1]), segments[:, 0], side="right"), hi)
-        owner, word = _pairs(lo, hi)
-        inside = _overlaps(intervals[word], segments[owner])
+        owner, word = pairs(lo, hi)
+        inside = overlaps(intervals[word], segments[owner])
         owner, word = owner[inside], word[inside]
         count = np.bincount(owner, minlength=len(segments))
         kept = count > 0
@@ -451,29 +437,15 @@ class _Reader:
             raise EmozslError(f"{where}, intervals: a row ending at {intervals[late[0], 1]:g} comes before one "
                               f"ending at {intervals[late[0] + 1, 1]:g} though it starts no later; emozsl's "
                               "alignment needs rows in time order")
-        # Candidates [start, stop) start before the word ends and end after it starts (any overlap);
-        # of those, the rows overlapping it by more than the SDK's epsilon count.
-        stop = np.searchsorted(intervals[:, 0], words[:, 1], side="left")
-        start = np.minimum(np.searchsorted(intervals[:, 1], words[:, 0], side="right"), stop)
-        low, high = int(start.min()), int(stop.max())
+        owner, row = overlap_rows(intervals, words)
+        low, high = (int(row.min()), int(row.max()) + 1) if len(row) else (0, 0)
         if order is None:
             rows = _read(features, f"{where}, features", slice(low, high))
         else:
             rows = _read(features, f"{where}, features")[order][low:high]
         if rows.ndim != 2 or rows.dtype.kind not in "fiub":
             rows = check_array(rows, f"{where}, features", 2)  # the one error for a non-numeric array
-        owner, row = _pairs(start, stop)
-        inside = _overlaps(intervals[row], words[owner])
-        owner, row = owner[inside], row[inside]
-        count = np.bincount(owner, minlength=len(words))
-        # Each word's own sum, in float64 (never a difference of running sums, which one huge row
-        # would leave without precision for every later word); a zero row past the end lets an
-        # empty word's range point somewhere (its sum is not used).
-        taken = np.concatenate([rows[row - low], np.zeros((1, rows.shape[1]), rows.dtype)])
-        first = np.cumsum(count) - count
-        with np.errstate(invalid="ignore", over="ignore"):  # -inf + inf is NaN, as in the SDK's mean
-            sums = np.add.reduceat(taken, np.stack([first, first + count], 1).ravel(), axis=0, dtype=np.float64)[::2]
-            means = np.where(count[:, None] > 0, sums / np.maximum(count, 1)[:, None], 0)
+        means, count = mean_of_rows(rows, owner, row - low, len(words))
         means = self.values.check(means, f"{where}, features", key, 2, covarep=seq.sequence is COVAREP)
         return means, count == 0
 

@@ -11,9 +11,9 @@ Word timings, per utterance, from (first found):
 Pause tokens ("", "sp", "sil", "<sil>", "<sp>", case-insensitive) are left out, as the CMU SDK's
 words files' "sp" rows are.
 
-The overlap rule is the .csd reader's (emozsl/data/csd.py, the CMU SDK's): a row belongs to a word
-when min(ends) - max(starts) > epsilon (1 ms), in float64; a word is the mean of its rows, zeros
-when none overlaps it.
+The overlap rule is the .csd reader's, one implementation (emozsl/data/alignment.py, the CMU SDK's
+rule): a row belongs to a word when min(ends) - max(starts) > epsilon (1 ms), in float64; a word is
+the mean of its rows, zeros when none overlaps it.
 """
 
 from __future__ import annotations
@@ -25,29 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from emozsl.data.alignment import EPSILON, overlap_means  # noqa: F401 (the shared rule, re-exported)
 from emozsl.errors import EmozslError, first_line
 
-EPSILON = 1e-3  # seconds: the CMU SDK's alignment epsilon (emozsl.data.csd.SDK_EPSILON)
 PAUSES = frozenset({"", "sp", "sil", "<sil>", "<sp>"})
 WORDS_SUFFIX = ".words.csv"
-
-
-def overlap_means(row_starts, row_ends, values, word_starts, word_ends, epsilon: float = EPSILON
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(W, D) float32: for each word, the mean of the `values` rows (R, D) whose interval overlaps
-    it by more than `epsilon` (min(ends) - max(starts) > epsilon, float64); zeros where none does.
-    Also (W,) int64: how many rows each word took. Rows in any order."""
-    values = np.asarray(values, dtype=np.float64)
-    row_starts, row_ends = np.asarray(row_starts, np.float64), np.asarray(row_ends, np.float64)
-    word_starts, word_ends = np.asarray(word_starts, np.float64), np.asarray(word_ends, np.float64)
-    if values.ndim != 2 or len(values) != len(row_starts) or len(row_starts) != len(row_ends):
-        raise ValueError(f"values {values.shape} and row times ({len(row_starts)}, {len(row_ends)}) disagree")
-    inside = (np.minimum(row_ends[None, :], word_ends[:, None])
-              - np.maximum(row_starts[None, :], word_starts[:, None])) > epsilon  # (W, R)
-    count = inside.sum(1)
-    sums = inside.astype(np.float64) @ values if len(values) else np.zeros((len(word_starts), values.shape[1]))
-    means = np.where(count[:, None] > 0, sums / np.maximum(count, 1)[:, None], 0.0)
-    return means.astype(np.float32), count.astype(np.int64)
 
 
 def pool_windows(values: np.ndarray, times: np.ndarray | None, max_steps: int

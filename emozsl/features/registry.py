@@ -83,3 +83,11 @@ def extractor_table() -> list[dict]:
     """The table as rows (what `emozsl features list` would print)."""
     return [{"modality": r.modality, "name": r.usage, "dim": r.dim, "rate": r.rate, "version": r.version,
              "needs": r.needs} for r in EXTRACTORS]
+
+
+def format_extractor_table() -> str:
+    """`emozsl features list`: the registered extractors as aligned text."""
+    rows = [("modality", "extractor", "dim", "step", "needs")]
+    rows += [(r["modality"], r["name"], str(r["dim"] or "from ARG"), r["rate"], r["needs"]) for r in extractor_table()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
