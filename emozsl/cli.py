@@ -211,6 +211,7 @@ def data_synth(out, fmt, size, seed, unaligned, embeddings, disagreement):
     # what uses it: IEMOCAP's zero-shot emotions come from the 9-class folder beside the 4-class pickle
     data, trust = written[0], " --trust-pickle" if written[0].suffix == ".pkl" else ""
     extra = f" --extra {written[1]} --zsl frustrated" if fmt == "iemocap" else " --zsl fear"
+    extra += " --model fe2e" if fmt == "raw" else ""  # raw media: an end-to-end backbone
     click.echo(f"next: emozsl data info {data}{trust}\n      emozsl train --data {data}{extra}{trust}")
 
 
@@ -269,17 +270,22 @@ def features():
 @click.option("--frame-interval", type=float, default=0.5, show_default=True, help="Seconds between the frames an "
               "image encoder sees.")
 @click.option("--device", default="cpu", show_default=True, help="Device of the Hugging Face encoders.")
-def features_extract(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval, device):
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def features_extract(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval, device, overwrite):
     """Features of SOURCE (an utterance table, a MESM folder or a folder of clips) into OUT, emozsl's
     HDF5 copy that every feature backbone trains on; labels and splits carried over, the recipe
     recorded (a run trained on OUT extracts new clips the same way in `emozsl predict`)."""
     from emozsl.features import extract_features
 
     extraction = extract_features(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval,
-                                  device)
-    dims = ", ".join(f"{m} {e['dim']} x {e['steps']} steps" for m, e in extraction.recipe["extractors"].items())
-    click.echo(f"wrote {extraction.out}: {dims}; alignment {extraction.recipe['settings']['alignment']}\n"
-               f"next: emozsl data info {extraction.out}")
+                                  device, overwrite=overwrite)
+    extractors = extraction.recipe["extractors"]
+    dims = ", ".join(f"{m} {e['dim']} x {e['steps']} steps" for m, e in extractors.items())
+    stats = extractors.get("text", {}).get("stats", {})
+    oov = f"\nout-of-vocabulary words (zero vectors): {stats['oov_words']} of {stats['words']}" if "oov_words" in stats else ""
+    click.echo(f"wrote {extraction.out}: {dims}; alignment {extraction.recipe['settings']['alignment']}{oov}\n"
+               f"next: emozsl data info {extraction.out}\n      emozsl train --data {extraction.out} --zsl fear "
+               f"--modalities {','.join(extractors)}")
 
 
 @features.command("list")

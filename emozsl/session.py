@@ -84,7 +84,8 @@ def prepare_task(config: RunConfig, trust_pickle: bool = False, manifest: dict |
     extra = load(config.extra) if config.extra else None
     unknown = [m for m in config.modalities if m not in data.modalities]
     if unknown:
-        raise FieldError("modalities", config.modalities, f"choose among {', '.join(data.modalities)}")
+        raise FieldError("modalities", config.modalities, f"{config.data} holds {', '.join(data.modalities)} (no "
+                         f"{', '.join(unknown)}); choose among them, e.g. --modalities {','.join(data.modalities)}")
     if manifest is None and config.split:
         manifest, where = load_manifest(config.split), config.split
     if manifest is None:

@@ -336,3 +336,17 @@ def test_a_run_trained_on_extracted_features_extracts_new_clips_with_its_recipe(
     vectors.write_text(vectors.read_text().replace(" 0.", " 1.", 1))
     result = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu"])
     assert result.exit_code == 1 and "vectors.txt changed since extraction" in result.output
+
+
+def test_a_clip_without_a_transcript_and_an_existing_output_are_one_line(raw, tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for uid in raw["data"].splits["test"].ids[:2]:
+        shutil.copy(raw["table"].parent / "media" / f"{uid}.wav", clips / f"{uid}.wav")
+    (clips / f"{raw['data'].splits['test'].ids[0]}.txt").write_text("hello")
+    with pytest.raises(EmozslError, match=r"has no transcript \(1 of 2 have none; a clip's is NAME.txt"):
+        extract_features(clips, tmp_path / "x.h5", text=f"words:{raw['vectors']}", audio="logmel")
+    out = tmp_path / "audio.h5"
+    extract_features(clips, out, audio="logmel:8")  # without --text, transcripts are not needed
+    with pytest.raises(EmozslError, match="exists; pass --overwrite"):
+        extract_features(clips, out, audio="logmel:8", overwrite=False)

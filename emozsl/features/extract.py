@@ -103,7 +103,7 @@ def _fit(values: np.ndarray, steps: int, dim: int) -> np.ndarray:
 def extract_features(source: str | Path, out: str | Path, text: str | None = None, audio: str | None = None,
                      visual: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, align: str = "auto",
                      words_dir: str | Path | None = None, frame_interval: float = 0.5, device: str = "cpu",
-                     progress=None) -> Extraction:
+                     progress=None, overwrite: bool = True) -> Extraction:
     """Extract features of the raw data set `source` into the emozsl HDF5 file `out`.
 
     text / audio / visual: an extractor spec NAME[:ARG] of the registry (registry.EXTRACTORS), or
@@ -111,7 +111,9 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
     modality (words when word-aligned). `align`: auto, word or none (module docstring).
     `words_dir`: a folder of STEM.words.csv timing files. `frame_interval`: seconds between the
     frames an image encoder sees. `progress(modality, done, total)` is called after each utterance.
-    Returns the output path, the recipe (also stored in `out`) and the data set written."""
+    `overwrite` False refuses an existing `out` (the command line's default, so training data are
+    never replaced by accident). Returns the output path, the recipe (also stored in `out`) and the
+    data set written."""
     if align not in ALIGN_CHOICES:
         raise EmozslError(f"align {align!r}: choose one of {', '.join(ALIGN_CHOICES)}")
     if not isinstance(max_steps, int) or max_steps < 1:
@@ -123,6 +125,8 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         raise EmozslError("give at least one extractor (--text, --audio or --visual)")
     rows = {m: parse_spec(m, s) for m, s in specs.items()}
     source, out = Path(source), Path(out)
+    if out.exists() and not overwrite:
+        raise EmozslError(f"{out}: exists; pass --overwrite to replace it")
     dataset = load_dataset(source, labels="optional")
     if dataset.kind != "raw":
         raise EmozslError(f"{source}: holds features already (a {dataset.name} data set); extraction reads raw "
@@ -143,6 +147,11 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         for u in utterances:
             u.words = None  # the transcript's words, each modality at its own rate
 
+    if "text" in rows:  # a text extractor reads every utterance's words: a clip without them is named
+        silent = [u.uid for u in utterances if not (u.text or "").strip() and not u.words]
+        if silent:
+            raise EmozslError(f"{source}: utterance {silent[0]} has no transcript ({len(silent)} of {len(utterances)} "
+                              f"have none; a clip's is NAME.txt beside it); give them one, or leave out --text")
     settings = impl.Settings(frame_interval=float(frame_interval), words_dir=str(words_dir) if words_dir else None,
                              device=device)
     opened = {m: getattr(impl, row.opener)(arg, settings) for m, (row, arg) in rows.items()}
