@@ -271,15 +271,24 @@ def features():
               "image encoder sees.")
 @click.option("--device", default="cpu", show_default=True, help="Device of the Hugging Face encoders.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def features_extract(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval, device, overwrite):
+@click.option("--strict", is_flag=True, help="Stop at the first clip that fails (default: name it, leave it out and "
+              "extract the rest).")
+@click.option("--no-cache", is_flag=True, help="Extract every clip anew (default: reuse each clip's cached features, so "
+              "a killed extraction resumes).")
+def features_extract(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval, device, overwrite,
+                     strict, no_cache):
     """Features of SOURCE (an utterance table, a MESM folder or a folder of clips) into OUT, emozsl's
     HDF5 copy that every feature backbone trains on; labels and splits carried over, the recipe
     recorded (a run trained on OUT extracts new clips the same way in `emozsl predict`)."""
     from emozsl.features import extract_features
 
     extraction = extract_features(source, out, text, audio, visual, max_steps, align, words_dir, frame_interval,
-                                  device, overwrite=overwrite)
-    extractors = extraction.recipe["extractors"]
+                                  device, overwrite=overwrite, strict=strict, cache=not no_cache)
+    extractors, summary = extraction.recipe["extractors"], extraction.summary
+    failures = ", ".join(f"{cause} {n}" for cause, n in summary.get("failures", {}).items())
+    click.echo(f"{summary['extracted']} of {summary['clips']} clips ({summary['media_seconds']:.0f} s of media) in "
+               f"{summary['seconds']:.1f} s" + (f"; failed: {failures} (named above and in the recipe's summary)"
+                                                if failures else ""))
     dims = ", ".join(f"{m} {e['dim']} x {e['steps']} steps" for m, e in extractors.items())
     stats = extractors.get("text", {}).get("stats", {})
     oov = f"\nout-of-vocabulary words (zero vectors): {stats['oov_words']} of {stats['words']}" if "oov_words" in stats else ""

@@ -403,10 +403,12 @@ class Predictor:
 
     def iter_scores(self, data: MultimodalDataset, emotions: EmotionSet, *, split: str | None = None,
                     calibration: Calibration | None = None, top: int = 3, strict: bool = False,
-                    cache: bool = True) -> Iterator[tuple[pd.DataFrame, str, torch.Tensor, np.ndarray | None]]:
+                    cache: bool = True, error_column: bool = False
+                    ) -> Iterator[tuple[pd.DataFrame, str, torch.Tensor, np.ndarray | None]]:
         """Chunk by chunk: the rows (rows_frame), the split, the chunk's logits (N, K) and, when the
         data label any asked emotion, the labels of the asked emotions ((N, K), NaN where the data
-        do not label one)."""
+        do not label one). `error_column`: rows carry `error` (always for clips; for features made
+        from clips, whose failed clips come as rows of their own)."""
         self.check_fits(data)
         names = [split] if split else list(data.splits)
         unknown = [s for s in names if s not in data.splits]
@@ -437,7 +439,7 @@ class Predictor:
                             if c is not None:
                                 labels[:, k] = part.labels[:, c]
                     frame = rows_frame(part.ids, name if data.has_splits else None, logits, emotions, calibration,
-                                       top, faults if self.kind == "raw" else None)
+                                       top, faults if self.kind == "raw" or error_column else None)
                     bar.update(len(part))
                     yield frame, name, logits, labels
 
@@ -466,16 +468,19 @@ class Predictor:
         if top < 0:
             raise FieldError("top", top, "must be 0 or more")
         dataset = as_dataset(data, ids, trust_pickle, impute)
+        failed = None
         with tempfile.TemporaryDirectory(prefix="emozsl-features-") as scratch:
             if dataset.kind == "raw" and self.kind == "features" and self.metadata.features:
-                dataset = self.extract(data, Path(scratch) / "features.h5")
+                dataset, failed = self.extract(data, Path(scratch) / "features.h5", strict, cache)
             return self._prediction(dataset, emotions, split, vectors, label_words, words, calibration, top, strict,
-                                    cache, sink)
+                                    cache, sink, failed)
 
-    def extract(self, source, out: Path) -> MultimodalDataset:
+    def extract(self, source, out: Path, strict: bool = False, cache: bool = True
+                ) -> tuple[MultimodalDataset, list[dict]]:
         """Features of the raw data at `source` made by the recipe of the features the run trained on
         (features/recipe.py): the same extractors, settings and, checked by sha256, the same model
-        folders and word-vector files."""
+        folders and word-vector files; and the clips that failed ({"id", "error"}: left out, named
+        in the output's error column; `strict` stops at the first instead)."""
         from emozsl.features import check_recipe, extract_features
 
         recipe = self.metadata.features
@@ -485,13 +490,14 @@ class Predictor:
         specs = {m: e["spec"] for m, e in recipe["extractors"].items()}
         settings = recipe["settings"]
         log.info("extracting %s from %s with the run's recipe", ", ".join(f"{m} {s}" for m, s in specs.items()), source)
-        extract_features(source, out, specs.get("text"), specs.get("audio"), specs.get("visual"),
-                         settings["max_steps"], settings["alignment"], None, settings["frame_interval"],
-                         str(self.device))
-        return load_dataset(out, labels="optional")
+        extraction = extract_features(source, out, specs.get("text"), specs.get("audio"), specs.get("visual"),
+                                      settings["max_steps"], settings["alignment"], None, settings["frame_interval"],
+                                      str(self.device), strict=strict, cache=cache)
+        return load_dataset(out, labels="optional"), extraction.summary.get("failed", [])
 
     def _prediction(self, dataset, emotions, split, vectors, label_words, words, calibration, top, strict, cache,
-                    sink) -> Prediction:
+                    sink, failed: list[dict] | None = None) -> Prediction:
+        """`failed`: clips whose features could not be extracted (None: nothing was extracted)."""
         asked = emotions
         if asked is None and dataset.labelled and set(dataset.emotions) != set(self.emotions):
             asked = dataset.emotions  # another corpus: its own emotions, by name
@@ -504,7 +510,8 @@ class Predictor:
         fitted = self.calibration(chosen, calibration)
         frames, logits_by, labels_by, rows, errors = [], {}, {}, 0, 0
         for frame, name, logits, labels in self.iter_scores(dataset, chosen, split=split, calibration=fitted, top=top,
-                                                            strict=strict, cache=cache):
+                                                            strict=strict, cache=cache,
+                                                            error_column=failed is not None):
             rows += len(frame)
             errors += int(frame["error"].astype(bool).sum()) if "error" in frame else 0
             if sink is None:
@@ -514,6 +521,15 @@ class Predictor:
             if labels is not None:
                 logits_by.setdefault(name, []).append(logits.cpu())
                 labels_by.setdefault(name, []).append(labels)
+        if failed:  # clips whose features could not be made: named, with empty probabilities
+            frame = rows_frame([f["id"] for f in failed], "" if dataset.has_splits else None,
+                               torch.full((len(failed), len(chosen.names)), float("nan")), chosen, fitted, top,
+                               {i: f["error"] for i, f in enumerate(failed)})
+            rows, errors = rows + len(frame), errors + len(frame)
+            if sink is None:
+                frames.append(frame)
+            else:
+                sink(frame)
         results = {name: self._result(torch.cat(logits_by[name]), np.concatenate(labels_by[name]), chosen, fitted, name)
                    for name in logits_by}
         frame = (pd.concat(frames, ignore_index=True) if frames else rows_frame([], None, torch.zeros(0, len(chosen.names)),

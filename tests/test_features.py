@@ -331,8 +331,20 @@ def test_a_run_trained_on_extracted_features_extracts_new_clips_with_its_recipe(
     assert result.exit_code == 0, result.output
     import pandas as pd
 
-    rows = pd.read_csv(scores)
-    assert list(rows["id"]) == sorted(test.ids) and rows["p_contempt_cal"].between(0, 1).all()
+    rows = pd.read_csv(scores, keep_default_na=False)
+    assert list(rows["id"]) == sorted(test.ids) and rows["p_contempt_cal"].astype(float).between(0, 1).all()
+    assert (rows["error"] == "").all()
+    (clips / "broken.wav").write_bytes(b"RIFF, but no sound")  # named in the error column, the rest scored
+    (clips / "broken.txt").write_text("hello")
+    result = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu",
+                                       "--emotions", "fear", "--out", str(scores), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(scores, keep_default_na=False)
+    assert list(rows["id"]) == sorted(test.ids) + ["broken"] and "broken.wav" in rows["error"].iloc[-1]
+    assert rows["p_fear"].iloc[-1] == "" and "1 could not be" in result.output
+    strict = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu", "--strict"])
+    assert strict.exit_code == 1 and "broken.wav" in strict.output
+    (clips / "broken.wav").unlink()
     vectors.write_text(vectors.read_text().replace(" 0.", " 1.", 1))
     result = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu"])
     assert result.exit_code == 1 and "vectors.txt changed since extraction" in result.output
@@ -350,3 +362,90 @@ def test_a_clip_without_a_transcript_and_an_existing_output_are_one_line(raw, tm
     extract_features(clips, out, audio="logmel:8")  # without --text, transcripts are not needed
     with pytest.raises(EmozslError, match="exists; pass --overwrite"):
         extract_features(clips, out, audio="logmel:8", overwrite=False)
+
+
+# ---- bad clips, the summary and the cache ----------------------------------------------------------
+
+def clips_folder(raw, folder: Path, count: int = 4) -> list[str]:
+    """`count` clips (wav + transcript) in `folder`, their OpenFace CSVs in folder/../openface."""
+    folder.mkdir()
+    (folder.parent / "openface").mkdir(exist_ok=True)
+    ids = list(raw["data"].splits["train"].ids[:count])
+    for uid in ids:
+        shutil.copy(raw["table"].parent / "media" / f"{uid}.wav", folder / f"{uid}.wav")
+        (folder / f"{uid}.txt").write_text("hello world")
+        shutil.copy(raw["openface"] / f"{uid}.csv", folder.parent / "openface" / f"{uid}.csv")
+    return ids
+
+
+def test_a_garbage_wav_is_named_counted_and_left_out(raw, tmp_path, caplog):
+    clips = tmp_path / "clips"
+    ids = clips_folder(raw, clips)
+    (clips / f"{ids[1]}.wav").write_bytes(b"RIFF not a wav at all" * 20)
+    write_openface(tmp_path / "openface" / f"{ids[2]}.csv", 5, np.random.default_rng(2), drop="AU12_r")
+    out = tmp_path / "out.h5"
+    with caplog.at_level("WARNING", logger="emozsl"):
+        done = extract_features(clips, out, audio="logmel:8", visual=f"openface:{tmp_path / 'openface'}",
+                                max_steps=4)
+    summary = done.summary
+    assert summary == read_recipe(out)["summary"]
+    assert summary["clips"] == 4 and summary["extracted"] == 2
+    assert summary["failures"] == {"media": 1, "openface_csv": 1}
+    assert [f["id"] for f in summary["failed"]] == [ids[1], ids[2]]
+    assert all("\n" not in f["error"] and f["id"] in f["error"] for f in summary["failed"])
+    assert str(clips / f"{ids[1]}.wav") in summary["failed"][0]["error"]
+    assert summary["media_seconds"] > 2 and summary["frames_face_lost"] == 2  # row 3 of each good CSV
+    assert done.recipe["extractors"]["visual"]["stats"] == {"frames": 80, "frames_face_lost": 2}
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(ids[1] in m and f"{ids[1]}.wav" in m for m in warned)
+    assert sorted(load_dataset(out, labels="optional").splits["all"].ids) == [ids[0], ids[3]]
+    with pytest.raises(EmozslError, match=f"clip {ids[1]} .*cannot read audio.*strict") as error:
+        extract_features(clips, tmp_path / "strict.h5", audio="logmel:8", strict=True)
+    assert "\n" not in str(error.value) and not (tmp_path / "strict.h5").exists()
+
+
+def test_every_clip_failing_and_timings_past_the_audio_are_one_line(raw, tmp_path):
+    clips = tmp_path / "clips"
+    ids = clips_folder(raw, clips, 2)
+    for uid in ids:
+        (clips / f"{uid}.wav").write_bytes(b"garbage")
+    with pytest.raises(EmozslError, match=r"every clip failed \(2 of 2\); the first: clip .*garbage|cannot read") as e:
+        extract_features(clips, tmp_path / "x.h5", audio="mfcc")
+    assert "\n" not in str(e.value) and not (tmp_path / "x.h5").exists()
+    timed, words = tmp_path / "timed", tmp_path / "words"
+    ids = clips_folder(raw, timed, 2)
+    words.mkdir()
+    (words / f"{ids[0]}.words.csv").write_text("word,start,end\nhello,0.1,0.5\nworld,0.5,0.9\n")
+    (words / f"{ids[1]}.words.csv").write_text("word,start,end\nhello,0.1,0.5\nworld,30,31\n")
+    done = extract_features(timed, tmp_path / "t.h5", audio="logmel:8", words_dir=words)
+    assert done.summary["failures"] == {"timings": 1} and done.summary["failed"][0]["id"] == ids[1]
+    assert "past its audio" in done.summary["failed"][0]["error"]
+
+
+def test_a_second_extraction_resumes_from_the_cache(raw, tmp_path, monkeypatch):
+    from emozsl.features import extractors
+
+    clips = tmp_path / "clips"
+    clips_folder(raw, clips)
+    kwargs = {"text": f"words:{raw['vectors']}", "audio": "logmel:8", "visual": f"openface:{tmp_path / 'openface'}",
+              "max_steps": 6}
+    first = extract_features(clips, tmp_path / "a.h5", **kwargs)
+    assert first.summary["cached"] == {"text": 3, "audio": 0, "visual": 0}  # text: one transcript, four clips
+
+    def boom(self, utterance):
+        raise AssertionError("an extractor ran on a cached clip")
+
+    monkeypatch.setattr(extractors.Opened, "__call__", boom)
+    second = extract_features(clips, tmp_path / "b.h5", **kwargs)
+    assert second.summary["cached"] == {"text": 4, "audio": 4, "visual": 4}
+    a, b = (load_dataset(tmp_path / f, labels="optional").splits["all"] for f in ("a.h5", "b.h5"))
+    assert list(a.ids) == list(b.ids)
+    for modality in a.features:
+        assert np.array_equal(a.features[modality], b.features[modality])
+    assert first.recipe["extractors"] == second.recipe["extractors"]  # OOV and face-lost counts restored
+    touched = clips / next(iter(sorted(clips.glob("*.wav")))).name  # a changed clip is extracted again
+    touched.write_bytes(touched.read_bytes())
+    import os
+    os.utime(touched, ns=(1, 1))
+    with pytest.raises(EmozslError, match="every clip failed|an extractor ran"):
+        extract_features(clips, tmp_path / "c.h5", audio="logmel:8", strict=True)

@@ -15,12 +15,32 @@ the longest one of their modality (emozsl.models.sequence reads all-zero steps a
 out-of-vocabulary word's zero vector reads as padding too).
 Labels, splits and ids are carried over; a source without labels gives unlabelled data (what
 `emozsl predict` scores), which `load_dataset(OUT, labels="optional")` reads back.
+
+Bad clips: a clip whose media are missing or undecodable ("media"), whose OpenFace CSV is missing or
+of another layout ("openface_csv"), whose word timings end more than TIMING_SLACK s past its audio
+("timings"), or on which an extractor fails otherwise ("extractor") is named in one warning on the
+`emozsl` logger and left out of OUT; the others are extracted. `strict=True` stops at the first
+(one line); when every clip fails, one line names the first. The summary (recipe["summary"], also
+Extraction.summary): {"clips", "extracted", "media_seconds", "seconds" (wall), "failures": {cause:
+count}, "failed": [{"id", "error"}], "cached": {modality: clips read from the cache}, and with
+OpenFace "frames_face_lost"}.
+
+The cache: each clip's extracted (values, times) per modality, before alignment, is kept under
+cache_root()/features/MODALITY/KEY.npz, KEY the sha256 of the extractor's spec, its version, the
+sha256 of its files (model folder, word-vector file), its packages' versions, the settings that
+affect it, and the clip's input: its media file as it is now (path, size, modification time,
+inode), its OpenFace CSV, or its words. A killed extraction resumes where it stopped; a second one
+of the same source reads every clip back. `cache=False` neither reads nor writes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import logging
+import os
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -29,7 +49,7 @@ import numpy as np
 import emozsl
 from emozsl.data import MultimodalDataset, SplitData, load_dataset, write_safe_h5
 from emozsl.data.utterance_table import table_path
-from emozsl.errors import EmozslError
+from emozsl.errors import EmozslError, first_line
 from emozsl.features import extractors as impl
 from emozsl.features.align import (
     WORDS_SUFFIX,
@@ -41,10 +61,13 @@ from emozsl.features.align import (
 )
 from emozsl.features.recipe import RECIPE_ATTRIBUTE, RECIPE_VERSION, package_version, sha256_of
 from emozsl.features.registry import MODALITY_KINDS, parse_spec
-from emozsl.fileio import replacing
+from emozsl.fileio import cache_root, replacing
 
 DEFAULT_MAX_STEPS = 50
 ALIGN_CHOICES = ("auto", "word", "none")
+TIMING_SLACK = 0.5  # s a clip's last word may end past its audio (aligners overshoot); more is a bad clip
+CACHE_FORMAT = "1"
+log = logging.getLogger("emozsl")
 
 
 @dataclass
@@ -52,6 +75,96 @@ class Extraction:
     out: Path
     recipe: dict
     dataset: MultimodalDataset
+    summary: dict = field(default_factory=dict)
+
+
+def _clip_files(u: impl.Utterance) -> str:
+    files = [p for p in (u.audio.path if u.audio else None, u.frames.video if u.frames else None,
+                         u.frames.folder if u.frames else None) if p]
+    return ", ".join(str(p) for p in files) or "no media file"
+
+
+def _audio_seconds(u: impl.Utterance) -> float | None:
+    """The clip's audio length from its header (or samples); None when it has none."""
+    ref = u.audio
+    if ref is None:
+        return None
+    if ref.samples is not None:
+        return len(np.asarray(ref.samples)) / float(ref.rate) if ref.rate else None
+    if ref.path is None:
+        return None
+    from emozsl.data.media import audio_info
+
+    try:
+        frames, rate = audio_info(Path(ref.path), u.uid, ref.rate)
+    except EmozslError as exc:
+        raise impl.ClipError(str(exc), "media") from None
+    return frames / rate
+
+
+def _key(*parts) -> str:
+    digest = hashlib.sha256(CACHE_FORMAT.encode())
+    for part in parts:
+        data = part if isinstance(part, bytes) else str(part).encode()
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+def _stat(path) -> str:
+    """A file as it is now: path, size, modification time, inode (no read: resumes stay fast)."""
+    path = Path(path).resolve()
+    status = os.stat(path)
+    return f"{path}|{status.st_size}|{status.st_mtime_ns}|{status.st_ino}"
+
+
+def _clip_input(modality: str, name: str, arg: str | None, u: impl.Utterance) -> list | None:
+    """What the clip's output depends on besides the extractor; None: no cache entry (the extractor
+    then names the fault)."""
+    try:
+        if modality == "text":
+            return [json.dumps([u.text, u.words])]
+        if modality == "audio":
+            ref = u.audio
+            if ref is None:
+                return None
+            if ref.samples is not None:
+                return [hashlib.sha256(np.ascontiguousarray(ref.samples, np.float64).tobytes()).hexdigest(), ref.rate]
+            return [_stat(ref.path), ref.rate] if ref.path else None
+        if name == "openface":
+            file = impl.openface_csv(u, Path(arg) if arg else None)
+            return [_stat(file)] if file is not None else None
+        ref = u.frames
+        if ref is None:
+            return None
+        if ref.video is not None:
+            return [_stat(ref.video)]
+        from emozsl.data.media import frame_files
+
+        return [ref.fps, *(_stat(f) for f in frame_files(Path(ref.folder), u.uid, ref.prefix))]
+    except (OSError, EmozslError):
+        return None
+
+
+def _cache_read(path: Path):
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            values = z["values"]
+            times = z["times"] if "times" in z.files else None
+            extra = json.loads(str(z["extra"]))
+        return values, times, extra
+    except Exception:  # noqa: BLE001 (a missing, partial or foreign entry is a miss)
+        return None
+
+
+def _cache_write(path: Path, values, times, extra: dict) -> None:
+    arrays = {"values": np.asarray(values, np.float32), "extra": np.array(json.dumps(extra))}
+    if times is not None:
+        arrays["times"] = np.asarray(times, np.float64)
+    try:
+        with replacing(path, durable=False) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    except (OSError, EmozslError) as exc:  # a full or read-only cache never stops an extraction
+        log.debug("feature cache: cannot write %s (%s)", path, first_line(exc))
 
 
 def _utterances(dataset: MultimodalDataset) -> list[tuple[str, int, impl.Utterance]]:
@@ -103,7 +216,8 @@ def _fit(values: np.ndarray, steps: int, dim: int) -> np.ndarray:
 def extract_features(source: str | Path, out: str | Path, text: str | None = None, audio: str | None = None,
                      visual: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, align: str = "auto",
                      words_dir: str | Path | None = None, frame_interval: float = 0.5, device: str = "cpu",
-                     progress=None, overwrite: bool = True) -> Extraction:
+                     progress=None, overwrite: bool = True, strict: bool = False, cache: bool = True
+                     ) -> Extraction:
     """Extract features of the raw data set `source` into the emozsl HDF5 file `out`.
 
     text / audio / visual: an extractor spec NAME[:ARG] of the registry (registry.EXTRACTORS), or
@@ -112,8 +226,10 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
     `words_dir`: a folder of STEM.words.csv timing files. `frame_interval`: seconds between the
     frames an image encoder sees. `progress(modality, done, total)` is called after each utterance.
     `overwrite` False refuses an existing `out` (the command line's default, so training data are
-    never replaced by accident). Returns the output path, the recipe (also stored in `out`) and the
-    data set written."""
+    never replaced by accident). `strict`: stop at the first bad clip instead of leaving it out
+    (module docstring). `cache`: read and write the per-clip cache. Returns the output path, the
+    recipe (also stored in `out`), the data set written and the summary."""
+    started = time.perf_counter()
     if align not in ALIGN_CHOICES:
         raise EmozslError(f"align {align!r}: choose one of {', '.join(ALIGN_CHOICES)}")
     if not isinstance(max_steps, int) or max_steps < 1:
@@ -161,13 +277,83 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         counts["words_cut"] = cut
         for u in utterances:
             u.words = u.words[-max_steps:]
-    steps: dict[str, list[np.ndarray]] = {}
+
+    failed: dict[int, tuple[str, str]] = {}  # utterance index -> (cause, line)
+
+    def fail(k: int, cause: str, message: str) -> None:
+        u = utterances[k]
+        line = f"clip {u.uid} ({_clip_files(u)}): {message}"
+        if strict:
+            raise EmozslError(f"{line} (strict: stopped at the first bad clip)")
+        log.warning("left out %s", line)
+        failed[k] = (cause, line)
+
+    seconds: dict[int, float] = {}
+    for k, u in enumerate(utterances):
+        try:
+            length = _audio_seconds(u) if "audio" in rows else None
+        except impl.ClipError as exc:
+            fail(k, exc.cause, str(exc))
+            continue
+        if length is not None:
+            seconds[k] = length
+            if u.words:
+                end = max(e for _, _, e in u.words)
+                if end > length + TIMING_SLACK:
+                    fail(k, "timings", f"word timings run to {end:g} s, past its audio's {length:.3f} s")
+
+    files = {m: [{"kind": kind, "path": path, "sha256": sha256_of(kind, path)} for kind, path in opened[m].files]
+             for m in opened}
+    folder = cache_root() / "features"
+    cached = {m: 0 for m in opened}
+    steps: dict[str, dict[int, np.ndarray]] = {}
     for modality, extractor in opened.items():
+        row, arg = rows[modality]
+        base = _key(modality, specs[modality], row.version, *(f["sha256"] for f in files[modality]),
+                    *(f"{p}={package_version(p)}" for p in extractor.packages),
+                    settings.frame_interval if modality == "visual" else "", device if row.name == "hf" else "")
         if extractor.prepare is not None:
-            extractor.prepare(utterances)
-        results = []
+            extractor.prepare([u for k, u in enumerate(utterances) if k not in failed])
+        results: dict[int, np.ndarray] = {}
         for k, u in enumerate(utterances):
-            values, times = extractor(u)
+            if k in failed:
+                continue
+            part = _clip_input(modality, row.name, arg, u) if cache else None
+            entry = folder / modality / f"{_key(base, *part)}.npz" if part is not None else None
+            hit = _cache_read(entry) if entry is not None and entry.is_file() else None
+            if hit is not None:
+                values, times, extra = hit
+                cached[modality] += 1
+                for name, delta in extra["stats"].items():
+                    extractor.stats[name] = extractor.stats.get(name, 0) + delta
+                for name, members in extra["seen"].items():
+                    extractor.seen[name].update(members)
+                    extractor.stats[name] = len(extractor.seen[name])
+                if times is None and u.words is not None:
+                    times = impl.word_times(u)
+            else:
+                before = dict(extractor.stats)
+                extractor.clip_seen = {}
+                try:
+                    values, times = extractor(u)
+                except KeyboardInterrupt:
+                    raise
+                except impl.ClipError as exc:
+                    fail(k, exc.cause, str(exc))
+                    continue
+                except EmozslError as exc:
+                    fail(k, "extractor", f"{modality} {specs[modality]}: {exc}")
+                    continue
+                except Exception as exc:  # noqa: BLE001 (a library's own error on this clip's data)
+                    fail(k, "extractor", f"{modality} {specs[modality]}: {type(exc).__name__}: {first_line(exc)}")
+                    continue
+                if entry is not None:
+                    delta = {n: v - before.get(n, 0) for n, v in extractor.stats.items()
+                             if n not in extractor.seen and isinstance(v, int) and v != before.get(n, 0)}
+                    _cache_write(entry, values, times, {"stats": delta, "seen": {
+                        n: sorted(v) for n, v in extractor.clip_seen.items()}})
+            if times is not None and len(times):
+                seconds.setdefault(k, float(np.max(times[:, 1])))
             if align == "word":
                 spans = impl.word_times(u)
                 if modality != "text":
@@ -175,24 +361,41 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
                     counts["empty_words"][modality] += int((taken == 0).sum())
             else:
                 values, _ = pool_windows(values, times, max_steps)
-            results.append(np.asarray(values, np.float32).reshape(len(values), -1))
+            results[k] = np.asarray(values, np.float32).reshape(len(values), -1)
             if progress is not None:
                 progress(modality, k + 1, len(utterances))
         steps[modality] = results
-    dims = {m: opened[m].dim if opened[m].dim is not None else results[0].shape[1] for m, results in steps.items()}
+    if len(failed) == len(utterances):
+        cause, line = failed[0]
+        raise EmozslError(f"{source}: every clip failed ({len(failed)} of {len(utterances)}); the first: {line}")
+    kept = [k for k in range(len(utterances)) if k not in failed]
+    dims = {m: opened[m].dim if opened[m].dim is not None else results[kept[0]].shape[1]
+            for m, results in steps.items()}
     if align == "word":
-        longest = max([len(u.words) for u in utterances] + [1])
+        longest = max([len(utterances[k].words) for k in kept] + [1])
         lengths = {m: longest for m in steps}
     else:
-        lengths = {m: max([len(v) for v in steps[m]] + [1]) for m in steps}
+        lengths = {m: max([len(v) for k, v in steps[m].items() if k not in failed] + [1]) for m in steps}
 
     splits = {}
     for split, data in dataset.splits.items():
-        members = [k for k, (s, _, _) in enumerate(listed) if s == split]
-        features = {m: np.stack([_fit(steps[m][k], lengths[m], dims[m]) for k in members]) if members
+        members = [(k, i) for k, (s, i, _) in enumerate(listed) if s == split and k not in failed]
+        rows_kept = np.array([i for _, i in members], dtype=np.int64)
+        features = {m: np.stack([_fit(steps[m][k], lengths[m], dims[m]) for k, _ in members]) if members
                     else np.zeros((0, lengths[m], dims[m]), np.float32) for m in steps}
-        splits[split] = SplitData(features, data.labels, data.ids, dict(data.modality_labels))
+        splits[split] = SplitData(features, np.asarray(data.labels)[rows_kept], np.asarray(data.ids)[rows_kept],
+                                  {m: np.asarray(a)[rows_kept] for m, a in data.modality_labels.items()})
 
+    failures: dict[str, int] = {}
+    for cause, _ in failed.values():
+        failures[cause] = failures.get(cause, 0) + 1
+    summary = {"clips": len(utterances), "extracted": len(kept),
+               "media_seconds": round(sum(seconds.get(k, 0.0) for k in kept), 3), "seconds": 0.0,
+               "failures": failures,
+               "failed": [{"id": utterances[k].uid, "error": line} for k, (_, line) in sorted(failed.items())],
+               "cached": cached}
+    if "visual" in rows and rows["visual"][0].name == "openface":
+        summary["frames_face_lost"] = int(opened["visual"].stats.get("frames_face_lost", 0))
     packages = {"emozsl": emozsl.__version__, "numpy": package_version("numpy"), "h5py": package_version("h5py")}
     for extractor in opened.values():
         packages.update({p: package_version(p) for p in extractor.packages})
@@ -205,6 +408,7 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
                      "words_dir": str(Path(words_dir).resolve()) if words_dir else None,
                      "timed_utterances": timed, "words_cut": counts["words_cut"]},
         "extractors": {},
+        "summary": summary,
     }
     for modality, (row, arg) in rows.items():
         extractor = opened[modality]
@@ -214,17 +418,26 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         recipe["extractors"][modality] = {
             "name": row.name, "arg": arg, "spec": specs[modality], "version": row.version, "dim": dims[modality],
             "steps": lengths[modality], "rate": "word" if align == "word" else row.rate, "stats": stats,
-            "files": [{"kind": kind, "path": path, "sha256": sha256_of(kind, path)} for kind, path in extractor.files]}
+            "files": files[modality]}
 
     notes = list(dataset.notes) + [f"features extracted by emozsl {emozsl.__version__}: "
                                    + ", ".join(f"{m} {specs[m]}" for m in steps) + f"; alignment {align}"]
     oov = recipe["extractors"].get("text", {}).get("stats", {})
     if "oov_words" in oov:
         notes.append(f"out-of-vocabulary words (zero vectors): {oov['oov_words']} of {oov['words']}")
+    dropped = dict(dataset.dropped)
+    if failed:
+        dropped["extraction failed"] = len(failed)
+        notes.append(f"clips left out (extraction failed): {len(failed)} of {len(utterances)} ("
+                     + ", ".join(f"{c} {n}" for c, n in sorted(failures.items())) + ")")
     result = MultimodalDataset(dataset.name, list(dataset.emotions), splits, str(source), notes=notes,
-                               dropped=dict(dataset.dropped), labelled=dataset.labelled)
+                               dropped=dropped, labelled=dataset.labelled)
+    summary["seconds"] = round(time.perf_counter() - started, 3)
     with replacing(out) as tmp:
         write_safe_h5(result, tmp)
         with h5py.File(tmp, "a") as h5:
             h5.attrs[RECIPE_ATTRIBUTE] = json.dumps(recipe)
-    return Extraction(out, recipe, result)
+    if failed:
+        log.warning("%s: %d of %d clips left out (%s); extracted %d", out, len(failed), len(utterances),
+                    ", ".join(f"{c} {n}" for c, n in sorted(failures.items())), len(kept))
+    return Extraction(out, recipe, result, summary)

@@ -20,11 +20,16 @@ Defaults (documented in the registry's table):
 - audio `hf:FOLDER`: last hidden states of a wav2vec 2.0 / HuBERT model (one per 20 ms: the conv
   strides' product over the rate), frame i spanning i * stride .. i * stride + 25 ms.
 - visual `openface[:DIR]`: OpenFace 2 FeatureExtraction CSVs, OPENFACE_COLUMNS (49): gaze (8), head
-  pose (6), AU intensities _r (17), AU presences _c (18); rows with success 0 are zeros; a row spans
-  its timestamp to the next one's (the last one the median step).
+  pose (6), AU intensities _r (17), AU presences _c (18); rows with success 0 (face lost) are zeros,
+  counted (`stats["frames_face_lost"]` of `stats["frames"]`) and averaged in as zeros like any row; a
+  row spans its timestamp to the next one's (the last one the median step).
 - visual `hf:FOLDER`: a frame every `frame_interval` s (0.5; at most MAX_FRAMES), face-cropped
   (media.face_crop, 48 px), through the image encoder: its image features (CLIP), else its pooled
   output, else the CLS state; a frame spans its time to the next due time.
+
+A clip's fault is a ClipError (an EmozslError) with a `cause`: "media" (audio, video or frames
+missing or undecodable) or "openface_csv" (no CSV, or one of another layout); `extract_features`
+counts clips by cause.
 """
 
 from __future__ import annotations
@@ -72,6 +77,14 @@ AU_PRESENCE = ("01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15",
 OPENFACE_COLUMNS = (*GAZE, *POSE, *(f"AU{a}_r" for a in AU_INTENSITY), *(f"AU{a}_c" for a in AU_PRESENCE))
 
 
+class ClipError(EmozslError):
+    """One clip's fault, with the cause `extract_features` counts it under."""
+
+    def __init__(self, message: str, cause: str):
+        super().__init__(message)
+        self.cause = cause
+
+
 @dataclass
 class Utterance:
     uid: str
@@ -97,6 +110,8 @@ class Opened:
     packages: tuple[str, ...] = ()  # whose versions the recipe records
     stats: dict = field(default_factory=dict)  # counts the run adds to (OOV words, ...)
     prepare: object = None  # optional: called once with every utterance before any run
+    seen: dict = field(default_factory=dict)  # stat name -> the set whose size it is (distinct OOV words)
+    clip_seen: dict = field(default_factory=dict)  # the last run's own members of `seen` (cached with it)
 
     def __call__(self, utterance: Utterance):
         return self.run(utterance)
@@ -139,7 +154,7 @@ def words(arg: str, settings: Settings) -> Opened:
 
     def run(utterance: Utterance):
         kv, dim = state["kv"], state["dim"]
-        rows = []
+        rows, mine = [], set()
         for word in words_of(utterance):
             found = [kv[t] for t in WORD_PATTERN.findall(word.lower()) if t in kv.key_to_index]
             stats["words"] += 1
@@ -148,12 +163,14 @@ def words(arg: str, settings: Settings) -> Opened:
             else:
                 stats["oov_words"] += 1
                 oov.add(word.lower())
+                mine.add(word.lower())
                 stats["oov_distinct"] = len(oov)
                 rows.append(np.zeros(dim, np.float32))
         values = np.asarray(rows, np.float32).reshape(-1, dim)
+        opened.clip_seen = {"oov_distinct": sorted(mine)}
         return values, word_times(utterance)
 
-    opened = Opened(run, None, [("file", str(path.resolve()))], ("gensim",), stats, prepare)
+    opened = Opened(run, None, [("file", str(path.resolve()))], ("gensim",), stats, prepare, {"oov_distinct": oov})
     return opened
 
 
@@ -219,11 +236,16 @@ def samples_of(utterance: Utterance, rate: int = SAMPLE_RATE) -> np.ndarray:
     """The utterance's audio, mono float64 at `rate`."""
     ref = utterance.audio
     if ref is None or (ref.path is None and ref.samples is None):
-        raise EmozslError(f"utterance {utterance.uid}: no audio (an audio extractor needs an audio file)")
-    if ref.samples is not None:
-        samples, source_rate = check_samples(ref.samples, ref.rate, utterance.uid, "audio samples")
-    else:
-        samples, source_rate = read_audio(Path(ref.path), utterance.uid, ref.rate)
+        raise ClipError(f"utterance {utterance.uid}: no audio (an audio extractor needs an audio file)", "media")
+    try:
+        if ref.samples is not None:
+            samples, source_rate = check_samples(ref.samples, ref.rate, utterance.uid, "audio samples")
+        else:
+            samples, source_rate = read_audio(Path(ref.path), utterance.uid, ref.rate)
+    except ClipError:
+        raise
+    except EmozslError as exc:
+        raise ClipError(str(exc), "media") from None
     return resample(np.asarray(samples, np.float64), source_rate, rate)
 
 
@@ -334,10 +356,16 @@ def _openface_candidates(utterance: Utterance, folder: Path | None) -> list[Path
     return found
 
 
-def read_openface(file: Path) -> tuple[np.ndarray, np.ndarray]:
+def openface_csv(utterance: Utterance, folder: Path | None) -> Path | None:
+    """The OpenFace CSV an utterance's features come from (the first candidate there), or None."""
+    return next((f for f in _openface_candidates(utterance, folder) if f.is_file()), None)
+
+
+def read_openface(file: Path, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(T, 49) float32 OPENFACE_COLUMNS (zeros where success is 0) and (T, 2) times of an OpenFace 2
     FeatureExtraction CSV. Header names are stripped (OpenFace writes ", " separators); with several
-    faces (face_id), the lowest face id's rows are kept."""
+    faces (face_id), the lowest face id's rows are kept. `stats` (optional) gets "frames" and
+    "frames_face_lost" (success 0) added."""
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -371,6 +399,9 @@ def read_openface(file: Path) -> tuple[np.ndarray, np.ndarray]:
     values = np.where(table[:, 1:2] > 0, table[:, 2:2 + len(OPENFACE_COLUMNS)], 0.0)
     if not np.isfinite(values).all():
         raise EmozslError(f"{file}: holds non-finite values")
+    if stats is not None:
+        stats["frames"] = stats.get("frames", 0) + len(table)
+        stats["frames_face_lost"] = stats.get("frames_face_lost", 0) + int((table[:, 1] <= 0).sum())
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 30
     ends = np.append(times[1:], times[-1] + step) if len(times) else times
     return values.astype(np.float32), np.stack([times, ends], 1).reshape(-1, 2)
@@ -389,22 +420,37 @@ def openface(arg: str | None, settings: Settings) -> Opened:
     if folder is not None and not folder.is_dir():
         raise EmozslError(f"--visual openface:{arg}: no such folder of OpenFace CSVs")
 
-    def run(utterance: Utterance):
-        candidates = _openface_candidates(utterance, folder)
-        for file in candidates:
-            if file.is_file():
-                return read_openface(file)
-        raise EmozslError(f"utterance {utterance.uid}: no OpenFace CSV (looked for "
-                          f"{', '.join(str(c) for c in candidates) or 'nothing: no video or frames'})")
+    stats = {"frames": 0, "frames_face_lost": 0}
 
-    return Opened(run, len(OPENFACE_COLUMNS))
+    def run(utterance: Utterance):
+        file = openface_csv(utterance, folder)
+        if file is None:
+            candidates = _openface_candidates(utterance, folder)
+            raise ClipError(f"utterance {utterance.uid}: no OpenFace CSV (looked for "
+                            f"{', '.join(str(c) for c in candidates) or 'nothing: no video or frames'})",
+                            "openface_csv")
+        try:
+            return read_openface(file, stats)
+        except EmozslError as exc:
+            raise ClipError(f"utterance {utterance.uid}: {exc}", "openface_csv") from None
+
+    return Opened(run, len(OPENFACE_COLUMNS), stats=stats)
 
 
 def frames_of(utterance: Utterance, interval: float) -> tuple[list[np.ndarray], np.ndarray]:
     """RGB frames one per `interval` s (at most MAX_FRAMES) and their (T, 2) times."""
     ref = utterance.frames
     if ref is None or (ref.video is None and ref.folder is None):
-        raise EmozslError(f"utterance {utterance.uid}: no video or frames (a visual extractor needs them)")
+        raise ClipError(f"utterance {utterance.uid}: no video or frames (a visual extractor needs them)", "media")
+    try:
+        return _frames(utterance, ref, interval)
+    except ClipError:
+        raise
+    except EmozslError as exc:
+        raise ClipError(str(exc), "media") from None
+
+
+def _frames(utterance: Utterance, ref: FramesRef, interval: float) -> tuple[list[np.ndarray], np.ndarray]:
     if ref.video is not None:
         frames, _ = video_frames(Path(ref.video), utterance.uid, interval, MAX_FRAMES)
         starts = np.arange(len(frames)) * interval
