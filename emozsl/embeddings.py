@@ -50,7 +50,7 @@ from gensim.utils import SaveLoad
 
 from emozsl.errors import EmozslError, FieldError, first_line
 from emozsl.fileio import read_json, read_text, replacing, write_json
-from emozsl.numeric import largest_beyond_float32
+from emozsl.numeric import is_number, largest_beyond_float32
 
 # The repository's embeddings/ folder; an installed wheel carries it as this package (pyproject.toml).
 CHECKOUT_EMBEDDINGS = Path(__file__).resolve().parent.parent / "embeddings"
@@ -128,6 +128,16 @@ def file_sha256(path: str | Path) -> str:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def folder_sha256(folder: str | Path) -> str:
+    """sha256 of a folder (a model folder): of its files' relative paths (POSIX, sorted) and their
+    own sha256 values, every file under it included."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for file in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
+        h.update(file.relative_to(folder).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -259,17 +269,9 @@ def _sniff(path: Path, missing_hint: str = "") -> _Layout:
             raise EmozslError(f"{path}:1: the header '{line}' announces no vectors")
         return _Layout("word2vec" if _is_text(rest, dim) else "word2vec-bin", compressed, count, dim)
     fields = _fields(line)
-    if len(fields) > 1 and all(_is_number(f) for f in fields[1:]):
+    if len(fields) > 1 and all(is_number(f) for f in fields[1:]):
         return _Layout("glove", compressed, None, len(fields) - 1)
     raise _unrecognised(path, f"the first line is not a header or a word with numbers (starts {line[:40]!r})")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _fields(line: str) -> list[str]:
@@ -289,7 +291,7 @@ def _is_text(rest: bytes, dim: int) -> bool:
     tabs and line ends, so a malformed text line is reported by line rather than read as floats."""
     with contextlib.suppress(UnicodeDecodeError):
         fields = _fields(rest.partition(b"\n")[0].decode("utf-8"))
-        if len(fields) > dim and all(_is_number(f) for f in fields[-dim:]):
+        if len(fields) > dim and all(is_number(f) for f in fields[-dim:]):
             return True
     window = rest[: rest.find(b" ") + 1 + 4 * dim]
     try:
@@ -405,7 +407,7 @@ def _vector(values, where: str) -> np.ndarray:
     try:
         values = np.asarray(values, dtype=np.float64)
     except ValueError:
-        bad = next(v for v in values if not _is_number(v))
+        bad = next(v for v in values if not is_number(v))
         raise EmozslError(f"{where} is malformed (not all numbers: {bad!r})") from None
     return check_vector(values, where)
 
@@ -444,7 +446,7 @@ def _missing_message(source: str, missing: list[str], vocabulary: list[str], dim
         message += f"; the file holds {_some(cased)}: pass --capitalize to look the words up capitalised"
     # A line with more than DIM numbers reads as a longer word ('anger 0.1'): GloVe 840B's tokens may hold spaces.
     longer = {fields[0] for fields in (_fields(w) for w in held if " " in w or "\t" in w)
-              if all(_is_number(f) for f in fields[1:])}
+              if all(is_number(f) for f in fields[1:])}
     if spaced := [t for t in missing if t in longer]:
         message += f"; the lines of {_some(spaced)} hold more than a word and {dim} numbers (malformed)"
     return message

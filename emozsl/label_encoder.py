@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emozsl.embeddings import folder_sha256
 from emozsl.errors import EmozslError, FieldError, first_line
 from emozsl.extras import install_hint
 from emozsl.fileio import cache_root, replacing
@@ -23,13 +24,7 @@ CACHE_FORMAT = "1"
 
 
 def _model_hash(folder: Path) -> str:
-    digest = hashlib.sha256(CACHE_FORMAT.encode())
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    return hashlib.sha256(f"{CACHE_FORMAT}:{folder_sha256(folder)}".encode()).hexdigest()
 
 
 def _pooling(folder: Path) -> str:

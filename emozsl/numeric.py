@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from emozsl.errors import EmozslError
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -17,3 +19,24 @@ def largest_beyond_float32(array: np.ndarray) -> float | None:
         return None
     largest = max(abs(float(array.max())), abs(float(array.min())))
     return largest if largest > FLOAT32_MAX else None
+
+
+def is_number(text: str) -> bool:
+    """Whether `text` reads as a float (what a word-vector line or a CSV cell must hold)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def finite_number(value, where: str, kind: str = "number", unit: str = "") -> float:
+    """`value` (a table cell) as a finite float, else an EmozslError naming `where`: "... is not a
+    {kind}{unit}" or "... is not a finite {kind}"."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise EmozslError(f"{where}: {value!r} is not a {kind}{unit}") from None
+    if not np.isfinite(number):
+        raise EmozslError(f"{where}: {value!r} is not a finite {kind}")
+    return number

@@ -138,14 +138,14 @@ class Predictor:
         self.metadata = run.read_metadata()
         self.low_resource = list(run.read_manifest().get("low_resource", []))
         recorded = self.metadata.embeddings.get("vectors")
-        try:
-            own = self._embeddings()
+        try:  # the run's word-vector file, its sha256 checked once: new words are looked up there
+            self.embeddings: Path | None = run_embeddings(self.config.embeddings, self.metadata)
         except EmozslError as exc:  # a run folder moved without its word-vector file: its recorded vectors
             if recorded is None or "not found" not in str(exc):
                 raise
-            own = None
-        if own is not None:  # the vectors the run's files give now must be those it was trained with
-            vectors = word_vectors(self.config, own, self.metadata.emotions, torch.device("cpu"))
+            self.embeddings = None
+        if self.embeddings is not None:  # the vectors the run's files give now must be those it was trained with
+            vectors = word_vectors(self.config, self.embeddings, self.metadata.emotions, torch.device("cpu"))
             check_vectors(vectors, self.metadata.emotions, self.metadata)
         else:
             vectors = torch.tensor(recorded, dtype=torch.float32)
@@ -183,9 +183,6 @@ class Predictor:
     def kind(self) -> str:
         """'features' or 'raw': what the run's backbone reads."""
         return get_backbone(self.config.model).inputs
-
-    def _embeddings(self) -> Path:
-        return run_embeddings(self.config.embeddings, self.metadata)
 
     # ------------------------------------------------------------ emotions
     def emotion_set(self, emotions: str | list[str] | None = None, *, vectors: str | Path | None = None,
@@ -243,13 +240,10 @@ class Predictor:
             return [(v, f"sentence encoder {self.config.label_encoder}") for v in encoded]
         needed = {w for e in entries.values() for entry in e for w in entry.split()}
         sources = []
-        try:
-            own = self._embeddings()
-        except EmozslError as exc:  # a run folder moved without its word-vector file: only `extra` then
-            own = None
-            log.info("the run's word-vector file is not at hand (%s)", first_line(exc))
-        if own is not None:
-            sources.append((own, load_embeddings(own, needed)))
+        if self.embeddings is not None:
+            sources.append((self.embeddings, load_embeddings(self.embeddings, needed)))
+        else:  # a run folder moved without its word-vector file: only `extra` then
+            log.info("the run's word-vector file %s is not at hand", self.metadata.embeddings["path"])
         if extra is not None:
             extra = Path(extra)
             if not extra.is_file():
@@ -344,31 +338,42 @@ class Predictor:
             raise EmozslError(f"{where} holds {sizes(have)}; the run {self.run.path} reads {sizes(needed)}")
 
     def _logits(self, part: SplitData, emotions: EmotionSet) -> torch.Tensor:
-        features = {m: part.features[m] for m in self.config.modalities if m in part.features}
-        inputs = resident_inputs(self.config, dataclasses.replace(part, features=features), self.device)
+        inputs = resident_inputs(self.config, self._own_modalities(part), self.device)
         return predict_logits(self.model, inputs, emotions.vectors)
+
+    def _own_modalities(self, part: SplitData) -> SplitData:
+        """`part` with the modalities the run reads only."""
+        return dataclasses.replace(part, features={m: part.features[m] for m in self.config.modalities
+                                                   if m in part.features})
 
     def capture_reference(self, part: SplitData, emotions: list[str]) -> CalibrationReference:
         """A calibration reference made from a labelled split (`part`, its label columns named by
         `emotions`): for a run trained before emozsl stored one, from its validation split."""
-        features = {m: part.features[m] for m in self.config.modalities if m in part.features}
-        part = dataclasses.replace(part, features=features)
+        part = self._own_modalities(part)
         if self.kind == "raw":
-            settings = MediaSettings(**self.model.backbone.media_settings())
-            prepared = prepare_split(part, settings, self.model.backbone.tokenize, "valid")
-            inputs = streamed_inputs(self.config, prepared, self.model, self.device)
+            inputs = streamed_inputs(self.config, self._prepare(part, np.arange(len(part)), "valid"), self.model,
+                                     self.device)
         else:
             inputs = resident_inputs(self.config, part, self.device)
         labels = torch.from_numpy(part.presence[:, [emotions.index(e) for e in self.train_emotions]].astype(np.float32))
         return capture_reference(self.model, inputs, labels.to(self.device))
 
+    def _prepare(self, part: SplitData, rows, name: str, cache: Path | None = None):
+        """`rows` of a raw split decoded into the media cache (`cache`: another root) and tokenised,
+        with the run's media settings and tokenizer (media_cache.prepare_split)."""
+        return prepare_split(part.subset(np.asarray(rows, int)), self._media_settings, self.model.backbone.tokenize,
+                             name, cache)
+
+    @property
+    def _media_settings(self) -> MediaSettings:
+        return MediaSettings(**self.model.backbone.media_settings())
+
     def _raw_logits(self, part: SplitData, emotions: EmotionSet, strict: bool, cache: Path | None,
                     name: str) -> tuple[torch.Tensor, dict[int, str]]:
         """Logits of a chunk of clips (NaN rows for clips that failed) and each failed clip's fault."""
-        features = {m: part.features[m] for m in self.config.modalities if m in part.features}
-        part = dataclasses.replace(part, features=features)
-        settings = MediaSettings(**self.model.backbone.media_settings())
-        faults = {i: "; ".join(f) for i, f in media_faults(part, settings, cache)[0].items()}
+        part = self._own_modalities(part)
+        features = part.features
+        faults = {i: "; ".join(f) for i, f in media_faults(part, self._media_settings, cache)[0].items()}
         if "text" in features:
             for i, text in enumerate(features["text"].items):
                 if not str(text).strip():
@@ -379,8 +384,7 @@ class Predictor:
             raise EmozslError(next(iter(faults.values())))
         prepared = None
         try:
-            prepared = prepare_split(part.subset(np.array(good, int)), settings, self.model.backbone.tokenize, name,
-                                     cache) if good else None
+            prepared = self._prepare(part, good, name, cache) if good else None
         except EmozslError as exc:  # a clip whose header passed but whose contents do not decode: find it
             if strict:
                 raise
@@ -389,13 +393,12 @@ class Predictor:
             kept = []
             for i in good:
                 try:
-                    prepare_split(part.subset(np.array([i])), settings, self.model.backbone.tokenize, name, cache)
+                    self._prepare(part, [i], name, cache)
                     kept.append(i)
                 except EmozslError as exc:
                     faults[i] = first_line(exc)
             good = kept
-            prepared = prepare_split(part.subset(np.array(good, int)), settings, self.model.backbone.tokenize, name,
-                                     cache) if good else None
+            prepared = self._prepare(part, good, name, cache) if good else None  # from the cache now
         if prepared is not None:
             inputs = streamed_inputs(self.config, prepared, self.model, self.device)
             logits[torch.tensor(good, device=self.device)] = predict_logits(self.model, inputs, emotions.vectors)

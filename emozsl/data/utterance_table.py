@@ -19,11 +19,11 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 
 from emozsl.data.dataset import SPLITS, UNSPLIT, MultimodalDataset
 from emozsl.data.media_refs import DEFAULT_FPS, MEDIA_KINDS, AudioRef, FramesRef, media_split
 from emozsl.errors import EmozslError, first_line
+from emozsl.numeric import finite_number
 from emozsl.fileio import write_text
 
 TABLE_NAMES = ("utterances.csv", "utterances.jsonl")
@@ -83,16 +83,6 @@ def _names(value, where: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip().lower() for v in value]
     raise EmozslError(f"{where}: labels must be emotion names joined by ';' (or a JSON list of names)")
-
-
-def _number(value, where: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise EmozslError(f"{where}: {value!r} is not a number") from None
-    if not np.isfinite(number):
-        raise EmozslError(f"{where}: {value!r} is not a finite number")
-    return number
 
 
 def _relative(base: Path, value, where: str) -> str | None:
@@ -155,7 +145,7 @@ def read_raw_table(file: Path) -> MultimodalDataset:
         if not labelled:
             labels = []
         elif vector_columns:
-            labels = [_number(row.get(c), f"{where}: {c}") for c in vector_columns]
+            labels = [finite_number(row.get(c), f"{where}: {c}") for c in vector_columns]
         else:
             names = _names(row.get("labels"), where)
             labels = [float(e in names) for e in emotions]
@@ -163,13 +153,13 @@ def read_raw_table(file: Path) -> MultimodalDataset:
         if audio is None:
             raise EmozslError(f"{where}: no audio path")
         rate = row.get("sample_rate")
-        rate = int(_number(rate, f"{where}: sample_rate")) if rate not in (None, "") else None
+        rate = int(finite_number(rate, f"{where}: sample_rate")) if rate not in (None, "") else None
         frames = _relative(base, row.get("frames"), f"{where}: frames")
         video = _relative(base, row.get("video"), f"{where}: video")
         if (frames is None) == (video is None):
             raise EmozslError(f"{where}: give exactly one of frames (a folder of images) and video")
         fps = row.get("fps")
-        fps = _number(fps, f"{where}: fps") if fps not in (None, "") else DEFAULT_FPS
+        fps = finite_number(fps, f"{where}: fps") if fps not in (None, "") else DEFAULT_FPS
         if fps <= 0:
             raise EmozslError(f"{where}: fps {fps} must be above 0")
         if split not in parts:

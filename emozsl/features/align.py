@@ -27,6 +27,7 @@ import numpy as np
 
 from emozsl.data.alignment import EPSILON, overlap_means  # noqa: F401 (the shared rule, re-exported)
 from emozsl.errors import EmozslError, first_line
+from emozsl.numeric import finite_number
 
 PAUSES = frozenset({"", "sp", "sil", "<sil>", "<sp>"})
 WORDS_SUFFIX = ".words.csv"
@@ -46,21 +47,15 @@ def pool_windows(values: np.ndarray, times: np.ndarray | None, max_steps: int
     return pooled.astype(np.float32), pooled_times
 
 
-def _number(value, where: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise EmozslError(f"{where}: {value!r} is not a time in seconds") from None
-    if not np.isfinite(number):
-        raise EmozslError(f"{where}: {value!r} is not a finite time")
-    return number
+def _time(value, where: str) -> float:
+    return finite_number(value, where, "time", " in seconds")
 
 
 def _timed(entries, where: str) -> list[tuple[str, float, float]]:
     """Checked (word, start, end) triples in the order given, pauses left out."""
     words = []
     for k, (word, start, end) in enumerate(entries, start=1):
-        start, end = _number(start, f"{where}: word {k}"), _number(end, f"{where}: word {k}")
+        start, end = _time(start, f"{where}: word {k}"), _time(end, f"{where}: word {k}")
         if end < start:
             raise EmozslError(f"{where}: word {k} ({word!r}) ends at {end:g}, before it starts at {start:g}")
         if str(word).strip().lower() not in PAUSES:

@@ -61,6 +61,7 @@ from emozsl.data.media_refs import AudioRef, FramesRef
 from emozsl.errors import EmozslError, first_line
 from emozsl.extras import install_hint
 from emozsl.features.registry import OPENSMILE_SETS
+from emozsl.numeric import is_number
 
 WORD_PATTERN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # on the lowercase text: letters and digits, inner apostrophes
 N_FFT, HOP = 400, 160  # 25 ms window, 10 ms hop at 16 kHz
@@ -391,7 +392,7 @@ def read_openface(file: Path, stats: dict | None = None) -> tuple[np.ndarray, np
     try:
         table = np.array([[float(row[i]) for i in keep] for row in body], dtype=np.float64).reshape(len(body), len(keep))
     except ValueError:
-        bad = next(n for n, row in enumerate(body, start=2) if not all(_is_float(row[i]) for i in keep))
+        bad = next(n for n, row in enumerate(body, start=2) if not all(is_number(row[i]) for i in keep))
         raise EmozslError(f"{file}: line {bad} holds a value that is not a number") from None
     if "face_id" in index and len(table):
         table = table[table[:, -1] == table[:, -1].min()]
@@ -405,14 +406,6 @@ def read_openface(file: Path, stats: dict | None = None) -> tuple[np.ndarray, np
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / 30
     ends = np.append(times[1:], times[-1] + step) if len(times) else times
     return values.astype(np.float32), np.stack([times, ends], 1).reshape(-1, 2)
-
-
-def _is_float(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 def openface(arg: str | None, settings: Settings) -> Opened:

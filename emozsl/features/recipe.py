@@ -12,25 +12,16 @@ every file under it included.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import metadata
 from pathlib import Path
 
 from emozsl.data.hdf5 import open_h5
-from emozsl.embeddings import file_sha256
+from emozsl.embeddings import file_sha256, folder_sha256
 from emozsl.errors import EmozslError
 
 RECIPE_ATTRIBUTE = "emozsl_recipe"
 RECIPE_VERSION = 1
-
-
-def folder_sha256(folder: str | Path) -> str:
-    folder = Path(folder)
-    h = hashlib.sha256()
-    for file in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
-        h.update(file.relative_to(folder).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\n")
-    return h.hexdigest()
 
 
 def sha256_of(kind: str, path: str | Path) -> str:
