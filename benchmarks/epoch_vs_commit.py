@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from emozsl.bench import bench_data_path, bench_task
+    from emozsl.commands.bench import bench_data_path, bench_task
     from emozsl.models import get_backbone
 
     kind = get_backbone(args.model).inputs

@@ -1,7 +1,8 @@
 """Feature extraction speed: seconds of media extracted per wall second (x real time), per extractor
 usable offline, on the generated raw data (what `emozsl data synth --format raw` writes), each with
-a cold (fresh, empty) per-clip cache; and the combination words + eGeMAPS + OpenFace, with emozsl's
-own share of it measured apart.
+a cold (fresh, empty) per-clip cache, in one process and with the pool of workers of the per-clip
+extractors (as many as the cores); and the combination words + eGeMAPS + OpenFace, with emozsl's
+own share of it measured apart (in one process, where the time inside openSMILE can be measured).
 
     python benchmarks/extract.py [--size small] [--out benchmarks/results/extract_cpu.txt]
 
@@ -29,23 +30,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def openface_header() -> list[str]:
-    """OpenFace 2.2 FeatureExtraction's columns, in its order (as tests/test_features.py writes them)."""
-    eye = [f"eye_lmk_{a}_{i}" for a in ("x", "y", "X", "Y", "Z") for i in range(56)]
-    shape = [f"{a}_{i}" for a in ("x", "y", "X", "Y", "Z") for i in range(68)]
-    rigid = ["p_scale", "p_rx", "p_ry", "p_tx", "p_ty", *(f"p_{i}" for i in range(34))]
-    units = ("01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23", "25", "26")
-    return ["frame", "face_id", "timestamp", "confidence", "success",
-            "gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x", "gaze_1_y", "gaze_1_z", "gaze_angle_x", "gaze_angle_y",
-            *eye, "pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz", *shape, *rigid,
-            *(f"AU{a}_r" for a in (*units, "45")), *(f"AU{a}_c" for a in (*units, "28", "45"))]
-
-
 def make_inputs(root: Path, size: str):
     import soundfile
 
     from emozsl.data import load_dataset
-    from emozsl.data.raw_synth import synth_raw
+    from emozsl.data.generated.raw_synth import synth_raw
+    from emozsl.features.openface_layout import openface_header, write_openface_csv
 
     table = synth_raw(root / "raw", size=size)
     data = load_dataset(table, labels="optional")
@@ -62,8 +52,7 @@ def make_inputs(root: Path, size: str):
             values = rng.normal(size=(frames, len(header))).round(3)
             values[:, 0], values[:, 1], values[:, 2] = np.arange(1, frames + 1), 0, np.arange(frames) / 30
             values[:, 4] = rng.random(frames) > 0.05  # success; 5% of frames with the face lost
-            lines = [", ".join(header)] + [", ".join(f"{v:g}" for v in row) for row in values]
-            (openface / f"{uid}.csv").write_text("\n".join(lines) + "\n")
+            write_openface_csv(openface / f"{uid}.csv", values, durable=False)
             vocabulary.update(text.lower().split())
     vectors = root / "vectors.txt"
     with vectors.open("w") as f:
@@ -95,6 +84,7 @@ def main() -> None:
     import emozsl
     from emozsl.features import extract_features
     from emozsl.features import extractors as impl
+    from emozsl.features.runner import pool_workers
 
     try:
         import opensmile
@@ -122,7 +112,9 @@ def main() -> None:
                 ("no-op audio (decode only: emozsl's own)", {"audio": "noop"}),
                 ("words + eGeMAPS + OpenFace", {"text": f"words:{vectors}", "audio": "opensmile:egemaps",
                                                 "visual": f"openface:{openface}"} if opensmile else None)]
-        say(f"{'extractor':<42} {'clips':>6} {'media s':>8} {'wall s':>7} {'x real time':>12}")
+        workers = pool_workers(None, clips)
+        say(f"{'extractor':<42} {'clips':>6} {'media s':>8} {'1 process':>19} {f'{workers} workers':>19}")
+        say(f"{'':<42} {'':>6} {'':>8} {'wall s':>7} {'x real time':>11} {'wall s':>7} {'x real time':>11}")
         spent = {"opensmile": 0.0, "decode": 0.0}
         if opensmile is not None:
             process = opensmile.Smile.process_signal
@@ -154,20 +146,26 @@ def main() -> None:
             if kwargs is None:
                 say(f"{name:<42} (opensmile not installed)")
                 continue
-            os.environ["EMOZSL_CACHE"] = str(root / f"cache{k}")
-            spent.update(opensmile=0.0, decode=0.0)
-            t = time.perf_counter()
-            done = extract_features(table, root / f"out{k}.h5", max_steps=50, align="none", **kwargs)
-            wall = time.perf_counter() - t
-            media = done.summary["media_seconds"] or seconds
-            say(f"{name:<42} {done.summary['extracted']:>6} {media:>8.0f} {wall:>7.1f} {media / wall:>11.0f}x")
-            if name.startswith("words +"):
-                combination = (wall, dict(spent), done.summary)
+            cells = []
+            for n in (1, workers):
+                # a cold cache for each measurement; with 1 process the time inside openSMILE is measured
+                os.environ["EMOZSL_CACHE"] = str(root / f"cache{k}-{n}")
+                spent.update(opensmile=0.0, decode=0.0)
+                t = time.perf_counter()
+                done = extract_features(table, root / f"out{k}-{n}.h5", max_steps=50, align="none", workers=n,
+                                        **kwargs)
+                wall = time.perf_counter() - t
+                media = done.summary["media_seconds"] or seconds
+                pooled = done.summary["workers"] > 1
+                cells.append(f"{wall:>7.1f} {media / wall:>10.0f}x" if n == 1 or pooled else f"{'(not pooled)':>19}")
+                if name.startswith("words +") and n == 1:
+                    combination = (wall, dict(spent), done.summary)
+            say(f"{name:<42} {done.summary['extracted']:>6} {media:>8.0f} {cells[0]} {cells[1]}")
         if combination is not None:
             wall, parts, summary = combination
             own = wall - parts["opensmile"]
             say()
-            say(f"words + eGeMAPS + OpenFace, {wall:.1f} s: inside openSMILE {parts['opensmile']:.1f} s; emozsl's own "
+            say(f"words + eGeMAPS + OpenFace in 1 process, {wall:.1f} s: inside openSMILE {parts['opensmile']:.1f} s; emozsl's own "
                 f"{own:.1f} s = {own / wall:.0%} (of which decoding {parts['decode']:.1f} s; the rest reading "
                 f"the OpenFace CSVs and word vectors, pooling, writing, the cache); frames with the face lost: "
                 f"{summary.get('frames_face_lost')}")

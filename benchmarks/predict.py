@@ -6,7 +6,7 @@
    rows) through `emozsl.predict.predict_to_file` to a .csv (rows written as they come, plus the
    OUT.meta.json sidecar). Timed: the whole call (the run loaded, the data read, scored, written)
    and the same with the data read beforehand (what the bench's eval does not count either),
-   median of --repeats. Against it: `emozsl.bench.bench(["eea"], data=the same folder)`, whose
+   median of --repeats. Against it: `emozsl.commands.bench.bench(["eea"], data=the same folder)`, whose
    eval samples/s are (valid + test rows) / the seconds to score valid and test the way training
    does (logits kept on the device, every metric computed once), after an untimed pass.
    Target: predict no slower than the bench's eval samples/s for the same backbone.
@@ -58,9 +58,9 @@ def train_run(root: Path, data: Path, model: str, device: str, epochs: int) -> P
 
 
 def features_figures(root: Path, args) -> dict:
-    from emozsl.bench import bench
+    from emozsl.commands.bench import bench
     from emozsl.data import load_dataset
-    from emozsl.data.synth import write_synth
+    from emozsl.data.generated.synth import write_synth
     from emozsl.predict import predict_to_file
 
     data = Path(args.data) if args.data else root / f"mosei-{args.size}"
@@ -93,8 +93,8 @@ def features_figures(root: Path, args) -> dict:
 
 
 def raw_figures(root: Path, args) -> dict:
-    from emozsl.data.media_cache import _content_digest
-    from emozsl.data.synth import write_synth
+    from emozsl.data.media.cache import _content_digest
+    from emozsl.data.generated.synth import write_synth
     from emozsl.predict import predict_to_file
 
     data = root / f"raw-{args.raw_size}"

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from emozsl.bench import bench_data_path, bench_task, time_epoch
+from emozsl.commands.bench import bench_data_path, bench_task, time_epoch
 from emozsl.config import RunConfig
 from emozsl.metrics import emotion_metrics
 from emozsl.models import REGISTRY

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from emozsl.data import SplitData
-from emozsl.data.media_cache import PreparedSplit, load_audio, load_frames
+from emozsl.data.media.cache import PreparedSplit, load_audio, load_frames
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, left_align
 
 EVAL_BATCH = 1024

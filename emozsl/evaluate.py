@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from emozsl.config import DEFAULTS
 from emozsl.data import MultimodalDataset
 from emozsl.errors import FieldError
 from emozsl.predict import Prediction, Predictor
@@ -66,7 +67,7 @@ def run_emotions(run: RunDir, emotions: list[str] | None) -> list[str] | None:
 
 
 def evaluate_prediction(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
-                        device: str = "auto", split: str = "test", trust_pickle: bool = False,
+                        device: str = DEFAULTS.device, split: str = "test", trust_pickle: bool = False,
                         calibration: str | None = None) -> Prediction:
     """`emozsl eval`: the labelled case of `emozsl predict` (one scoring path). The run's split is
     applied to its data (or to `data`, which must fit the split), then the run's best checkpoint
@@ -87,7 +88,7 @@ def evaluate_prediction(run_dir: str | Path, emotions: list[str] | None = None, 
 
 
 def evaluate_run(run_dir: str | Path, emotions: list[str] | None = None, data: str | None = None,
-                 device: str = "auto", split: str = "test", trust_pickle: bool = False,
+                 device: str = DEFAULTS.device, split: str = "test", trust_pickle: bool = False,
                  calibration: str | None = None) -> EvalResult:
     """The per-emotion table of evaluate_prediction."""
     return evaluate_prediction(run_dir, emotions, data, device, split, trust_pickle, calibration).results[split]

@@ -19,3 +19,17 @@ def install_hint(extra: str) -> str:
     if not packages:
         return f"install emozsl's extra [{extra}] (pip install '.[{extra}]' in its checkout)"
     return "pip install " + " ".join(f"'{p}'" for p in packages) + f" (emozsl's extra [{extra}])"
+
+
+def transformers_module(what: str):
+    """The transformers package with its progress bars off (emozsl's output stays one line per fact);
+    an EmozslError naming `what` (the flag or setting that needs it) and the install hint when it is
+    not installed."""
+    try:
+        import transformers
+    except ImportError:
+        from emozsl.errors import EmozslError
+
+        raise EmozslError(f"{what} needs the optional text libraries: {install_hint('text')}") from None
+    transformers.utils.logging.disable_progress_bar()
+    return transformers

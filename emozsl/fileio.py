@@ -8,6 +8,7 @@ file and becomes one `EmozslError` naming the target."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -198,3 +199,21 @@ def _lock_fd(fd: int) -> bool:
         return True
     except BlockingIOError:
         return False
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def folder_sha256(folder: str | Path) -> str:
+    """sha256 of a folder (a model folder): of its files' relative paths (POSIX, sorted) and their
+    own sha256 values, every file under it included."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for file in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix()):
+        h.update(file.relative_to(folder).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\n")
+    return h.hexdigest()

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emozsl.embeddings import folder_sha256
 from emozsl.errors import EmozslError, FieldError, first_line
-from emozsl.extras import install_hint
-from emozsl.fileio import cache_root, replacing
+from emozsl.extras import transformers_module
+from emozsl.fileio import cache_root, folder_sha256, replacing
 
 CACHE_FORMAT = "1"
 
@@ -62,12 +61,9 @@ def encode_texts(model: str, texts: list[str]) -> np.ndarray:
 
 
 def _encode(folder: Path, texts: list[str]) -> np.ndarray:
-    try:
-        import torch
-        import transformers
-    except ImportError:
-        raise EmozslError(f"label_encoder needs the optional text libraries: {install_hint('text')}") from None
-    transformers.utils.logging.disable_progress_bar()
+    import torch
+
+    transformers = transformers_module("label_encoder")
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
         encoder = transformers.AutoModel.from_pretrained(folder, local_files_only=True).eval()

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
 
-from emozsl.embeddings import CHECKOUT_EMBEDDINGS, SHIPPED_PACKAGE, close_matches
+from emozsl.embeddings import close_matches
+from emozsl.embeddings.shipped import shipped_path
 from emozsl.errors import EmozslError, FieldError
 from emozsl.fileio import read_json
 
@@ -49,9 +49,7 @@ class LabelWords:
 def label_words_path(spec: str) -> Path:
     """A shipped label set's file (from the checkout, or installed with the package), or the file `spec`."""
     if spec in LABEL_SETS:
-        name = f"label_words_{spec}.json"
-        checkout = CHECKOUT_EMBEDDINGS / name
-        return checkout if checkout.exists() else Path(str(resources.files(SHIPPED_PACKAGE) / name))
+        return shipped_path(f"label_words_{spec}.json")
     path = Path(spec)
     if not path.is_file():
         raise FieldError("label_words", spec, f"neither a shipped label set ({', '.join(LABEL_SETS)}) nor a file")

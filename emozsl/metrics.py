@@ -1,7 +1,7 @@
 """Per-emotion binary metrics, vectorised over emotions (columns). Pure functions of
 (truth, probabilities); each equals its sklearn counterpart (tests check), without a Python loop.
-Also the result of scoring a split (EvalResult) and the mean +- std over runs: numpy only, so
-reading and tabulating results (emozsl report) never needs the training stack.
+Also the result of scoring a split (EvalResult): numpy only, so reading and tabulating results
+(emozsl report) never needs the training stack.
 
 An undefined value (AUC or WAcc of an emotion with no positive or no negative) is NaN, never 0.
 """
@@ -16,13 +16,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Metric:
-    """A per-emotion metric: its key in results, its column title, which way is better, and its
+    """A per-emotion metric: its key in results, its column title, which way is better, its
     function: compute(truth (N, K) bool, probabilities (N, K), threshold) -> (K,) values, NaN where
-    undefined."""
+    undefined; and the tables that show it as a column (TABLES' keys; results files hold every
+    metric)."""
     name: str
     title: str
     higher_is_better: bool
     compute: Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+    tables: tuple[str, ...] = ()
 
     def better(self, value: float, than: float) -> bool:
         """Whether `value` beats `than` in this metric's direction (never when either is NaN)."""
@@ -82,11 +84,16 @@ def _of_predictions(counts_metric: Callable[[dict[str, np.ndarray]], np.ndarray]
     return lambda truth, probabilities, threshold: counts_metric(confusion(truth, probabilities > threshold))
 
 
+# The tables a metric can be a column of.
+TABLES = {"result": "one system's per-emotion table (train, eval, predict, --seeds)",
+          "comparison": "`emozsl report`'s table of systems side by side, one column per system and metric"}
+_EVERY_TABLE = tuple(TABLES)
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("wacc", "WAcc", True, _of_predictions(weighted_accuracy)),
-    Metric("f1_weighted", "wF1", True, _of_predictions(f1_weighted)),
-    Metric("f1_positive", "F1+", True, _of_predictions(f1_positive)),
-    Metric("auc", "AUC", True, lambda truth, probabilities, threshold: roc_auc(truth, probabilities)),
+    Metric("wacc", "WAcc", True, _of_predictions(weighted_accuracy), _EVERY_TABLE),
+    Metric("f1_weighted", "wF1", True, _of_predictions(f1_weighted), ("result",)),
+    Metric("f1_positive", "F1+", True, _of_predictions(f1_positive), _EVERY_TABLE),
+    Metric("auc", "AUC", True, lambda truth, probabilities, threshold: roc_auc(truth, probabilities), _EVERY_TABLE),
+    # plain accuracy flatters the majority class of these imbalanced labels: in the files, in no table
     Metric("acc", "Acc", True, _of_predictions(accuracy)))}
 # The thresholded metrics tables also show after calibration (AUC is threshold-free: calibration keeps it).
 CALIBRATED_METRICS = ("wacc", "f1_positive")
@@ -94,10 +101,6 @@ CALIBRATED_METRICS = ("wacc", "f1_positive")
 # low-resource (few-shot) and the harmonic mean of the seen and unseen averages.
 GROUPS = {"seen": "seen average", "unseen": "unseen average", "low_resource": "low-resource average",
           "harmonic": "harmonic mean"}
-
-
-def calibrated_title(metric: str) -> str:
-    return f"{METRICS[metric].title} cal"
 
 
 def emotion_metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict[str, np.ndarray]:
@@ -193,22 +196,3 @@ def _stored_value(row: dict, key: str) -> float:
     if key in METRICS and key not in row:
         return np.nan
     return np.nan if row[key] is None else row[key]
-
-
-def mean_std(values: list[float | None]) -> dict[str, float]:
-    """{"mean", "std", "n"} of `values`, NaN and None ignored: the sample standard deviation (ddof 1;
-    0 for a single value) and the count of values used; mean and std are NaN when none is left."""
-    array = np.asarray(values, dtype=float)
-    array = array[~np.isnan(array)]
-    if not len(array):
-        return {"mean": float("nan"), "std": float("nan"), "n": 0}
-    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if len(array) > 1 else 0.0,
-            "n": len(array)}
-
-
-def format_mean_std(stat: dict | None, decimals: int = 3, sep: str = " +- ") -> str:
-    """A mean_std as 'mean +- std': '-' when there is no value, the mean alone for one value (its
-    std says nothing)."""
-    if not stat or stat["n"] == 0:
-        return "-"
-    return f"{stat['mean']:.{decimals}f}" + (f"{sep}{stat['std']:.{decimals}f}" if stat["n"] > 1 else "")

@@ -32,13 +32,14 @@ from tqdm import tqdm
 
 from emozsl import __version__
 from emozsl.calibration import CALIBRATIONS, Calibration
+from emozsl.config import DEFAULTS, PredictSettings, defaults
 from emozsl.data import SplitData, load_dataset
 from emozsl.data.dataset import MultimodalDataset
-from emozsl.data.media import MediaSettings
-from emozsl.data.media_cache import media_faults, prepare_split
-from emozsl.embeddings import close_matches, file_sha256, load_embeddings
+from emozsl.data.media.decode import MediaSettings
+from emozsl.data.media.cache import media_faults, prepare_split
+from emozsl.embeddings import close_matches, load_embeddings
 from emozsl.errors import EmozslError, FieldError, check_choice, first_line
-from emozsl.fileio import replacing, write_json
+from emozsl.fileio import file_sha256, replacing, write_json
 from emozsl.label_words import LabelWords, combine, load_label_words
 from emozsl.metrics import EvalResult
 from emozsl.models import get_backbone
@@ -56,6 +57,7 @@ from emozsl.session import (
 )
 
 log = logging.getLogger("emozsl")
+PREDICT = defaults(PredictSettings)
 CHUNK_ROWS = 4096  # feature rows scored at a time: memory stays flat in the number of utterances
 CHUNK_CLIPS = 256  # clips decoded and scored at a time
 SAME_SPACE_COSINE = 0.999  # another file's vector of a run emotion must point the same way ...
@@ -130,7 +132,7 @@ class Predictor:
     """A finished run ready to score: load with `Predictor.load(RUN_DIR)`. Needs the run folder
     only (and, for words the run never saw, a word-vector file); never the training data."""
 
-    def __init__(self, run: RunDir, device: str = "auto"):
+    def __init__(self, run: RunDir, device: str = DEFAULTS.device):
         self.run = run
         config = run.read_config()
         self.device = resolve_device(device)
@@ -156,7 +158,7 @@ class Predictor:
         self.reference = run_reference(run)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "auto") -> Predictor:
+    def load(cls, run_dir: str | Path, device: str = DEFAULTS.device) -> Predictor:
         """The finished run at `run_dir` on `device` (auto: CUDA when present). Errors: EmozslError
         naming the run's file at fault."""
         return cls(RunDir.open(run_dir), device)
@@ -405,7 +407,7 @@ class Predictor:
         return logits, faults
 
     def iter_scores(self, data: MultimodalDataset, emotions: EmotionSet, *, split: str | None = None,
-                    calibration: Calibration | None = None, top: int = 3, strict: bool = False,
+                    calibration: Calibration | None = None, top: int = PREDICT.top, strict: bool = False,
                     cache: bool = True, error_column: bool = False
                     ) -> Iterator[tuple[pd.DataFrame, str, torch.Tensor, np.ndarray | None]]:
         """Chunk by chunk: the rows (rows_frame), the split, the chunk's logits (N, K) and, when the
@@ -449,9 +451,9 @@ class Predictor:
     # ------------------------------------------------------------ whole predictions
     def predict(self, data: str | Path | MultimodalDataset | dict, emotions: str | list[str] | None = None, *,
                 split: str | None = None, vectors: str | Path | None = None, label_words: str | None = None,
-                words: dict[str, str] | None = None, calibration: str | None = None, top: int = 3,
+                words: dict[str, str] | None = None, calibration: str | None = None, top: int = PREDICT.top,
                 strict: bool = False, cache: bool = True, ids: list[str] | None = None, trust_pickle: bool = False,
-                impute: str = "none") -> pd.DataFrame:
+                impute: str = DEFAULTS.impute) -> pd.DataFrame:
         """One row per utterance of `data` (a path emozsl reads, labelled or not; a data set; or a
         mapping modality -> (N, T, D) float32 arrays for a feature run, with `ids`): `id`, `split`
         (when the data have splits), `p_NAME` (probability) for each asked emotion, `p_NAME_cal`
@@ -464,26 +466,26 @@ class Predictor:
         return prediction.frame
 
     def prediction(self, data, emotions=None, *, split=None, vectors=None, label_words=None, words=None,
-                   calibration=None, top: int = 3, strict: bool = False, cache: bool = True, ids=None,
-                   trust_pickle: bool = False, impute: str = "none", sink=None) -> Prediction:
+                   calibration=None, top: int = PREDICT.top, strict: bool = False, cache: bool = True, ids=None,
+                   trust_pickle: bool = False, impute: str = DEFAULTS.impute, sink=None) -> Prediction:
         """`predict`, with the per-split tables of the asked emotions the data label. With `sink`
         (a callable taking each chunk's DataFrame), rows go there as they come and are not kept."""
-        if top < 0:
-            raise FieldError("top", top, "must be 0 or more")
+        PredictSettings(top=top)  # checked as the command's --top is
         dataset = as_dataset(data, ids, trust_pickle, impute)
         failed = None
         with tempfile.TemporaryDirectory(prefix="emozsl-features-") as scratch:
             if dataset.kind == "raw" and self.kind == "features" and self.metadata.features:
-                dataset, failed = self.extract(data, Path(scratch) / "features.h5", strict, cache)
+                dataset, failed = self.extract(data, Path(scratch) / "features.h5", strict, cache, trust_pickle)
             return self._prediction(dataset, emotions, split, vectors, label_words, words, calibration, top, strict,
                                     cache, sink, failed)
 
-    def extract(self, source, out: Path, strict: bool = False, cache: bool = True
+    def extract(self, source, out: Path, strict: bool = False, cache: bool = True, trust_pickle: bool = False
                 ) -> tuple[MultimodalDataset, list[dict]]:
         """Features of the raw data at `source` made by the recipe of the features the run trained on
         (features/recipe.py): the same extractors, settings and, checked by sha256, the same model
         folders and word-vector files; and the clips that failed ({"id", "error"}: left out, named
-        in the output's error column; `strict` stops at the first instead)."""
+        in the output's error column; `strict` stops at the first instead). `trust_pickle`: the recipe's
+        word-vector file may be a gensim save."""
         from emozsl.features import check_recipe, extract_features
 
         recipe = self.metadata.features
@@ -495,7 +497,7 @@ class Predictor:
         log.info("extracting %s from %s with the run's recipe", ", ".join(f"{m} {s}" for m, s in specs.items()), source)
         extraction = extract_features(source, out, specs.get("text"), specs.get("audio"), specs.get("visual"),
                                       settings["max_steps"], settings["alignment"], None, settings["frame_interval"],
-                                      str(self.device), strict=strict, cache=cache)
+                                      str(self.device), strict=strict, cache=cache, trust_pickle=trust_pickle)
         return load_dataset(out, labels="optional"), extraction.summary.get("failed", [])
 
     def _prediction(self, dataset, emotions, split, vectors, label_words, words, calibration, top, strict, cache,
@@ -563,7 +565,7 @@ class Predictor:
                 "emozsl": __version__}
 
 
-def as_dataset(data, ids=None, trust_pickle: bool = False, impute: str = "none") -> MultimodalDataset:
+def as_dataset(data, ids=None, trust_pickle: bool = False, impute: str = DEFAULTS.impute) -> MultimodalDataset:
     """A path (read labelled or not), a data set, or modality -> (N, T, D) arrays (unlabelled, one split)."""
     if isinstance(data, MultimodalDataset):
         return data
@@ -665,7 +667,7 @@ def sidecar_path(out: str | Path) -> Path:
 
 
 def predict_to_file(run_dir: str | Path, data, out: str | Path, emotions=None, *, overwrite: bool = False,
-                    device: str = "auto", **options) -> Prediction:
+                    device: str = DEFAULTS.device, **options) -> Prediction:
     """`emozsl predict`: Predictor.prediction's rows written to `out` as they come (PredictionWriter),
     and the sidecar OUT.meta.json (sidecar_path): the run and its sha256s, the data, the emotions with their
     sources and status, the calibration and where it was fitted, emozsl's version, the columns and

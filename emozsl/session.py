@@ -17,10 +17,12 @@ import torch
 from emozsl.batches import ResidentInputs, StreamedInputs
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
-from emozsl.data.media import MediaSettings
-from emozsl.data.media_cache import PreparedSplit, check_media, prepare_split
-from emozsl.embeddings import close_matches, default_embeddings_path, file_sha256, load_embeddings
+from emozsl.data.formats import data_corpus
+from emozsl.data.media.decode import MediaSettings
+from emozsl.data.media.cache import PreparedSplit, check_media, prepare_split
+from emozsl.embeddings import close_matches, default_embeddings_path, load_embeddings
 from emozsl.errors import EmozslError, FieldError
+from emozsl.fileio import file_sha256
 from emozsl.cputhreads import use_idle_cores
 from emozsl.hostmemory import keep_freed_memory
 from emozsl.label_words import label_vectors, load_label_words, vector_words
@@ -112,8 +114,10 @@ def streamed_inputs(config: RunConfig, prepared: PreparedSplit, model: torch.nn.
     return StreamedInputs(prepared, device, model.backbone.pad_id, workers)
 
 
-def selection_metric(config: RunConfig, task: Task) -> str:
-    return config.select_metric or ("acc" if task.dataset.startswith("iemocap") else "wacc")
+def selection_metric(config: RunConfig) -> str:
+    """The validation metric that picks the best epoch: --select-metric, else the one the corpus
+    of the run's data declares (data.corpora), whatever the data set is named."""
+    return config.select_metric or data_corpus(config.data).select_metric
 
 
 @dataclass

@@ -15,11 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
-from emozsl.data.media_refs import MediaColumn
+from emozsl.data.corpora import IEMOCAP
+from emozsl.data.dataset import IMPUTE_DEFAULT, SPLITS, MultimodalDataset, SplitData
 from emozsl.data.formats import default_data_path, load_dataset
+from emozsl.data.readers.iemocap import IEMOCAP4_EMOTIONS
+from emozsl.data.media.refs import MediaColumn
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.fileio import read_json, write_text
+from emozsl.numeric import AT_LEAST_0, AT_LEAST_1, CLOSED_UNIT, check_number
 
 MANIFEST_FORMAT = "emozsl-split/1"
 PROTOCOLS = ("zsl", "fsl", "supervised")
@@ -76,6 +79,22 @@ def _few_shot_rows(presence: np.ndarray, keep: int, rng: np.random.Generator) ->
     return np.sort(np.concatenate([np.flatnonzero(~presence), chosen])).astype(int)
 
 
+# What a split's numbers must be, declared once: RunConfig's settings of the same names take them.
+SPLIT_RULES = {"split_seed": AT_LEAST_0, "shots": AT_LEAST_1, "fraction": CLOSED_UNIT}
+
+
+def check_protocol(protocol: str, target: str | int | None, shots: int | None, manifest: bool = False) -> None:
+    """The rules between a split's protocol and its other settings: `shots` is few-shot only, and a
+    zero- or few-shot protocol needs a target emotion (unless a `manifest` gives it). FieldError
+    naming shots or target."""
+    if shots is not None and protocol != "fsl":  # kept, it would split one system in two reports
+        raise FieldError("shots", shots, f"applies to the few-shot protocol only (this is {protocol})")
+    if protocol == "supervised" and target is not None:
+        raise FieldError("target", target, "the supervised protocol has no target emotion")
+    if protocol != "supervised" and target is None and not manifest:
+        raise FieldError("target", None, f"protocol {protocol} needs a target emotion")
+
+
 def make_split(data: MultimodalDataset, protocol: str, target: str | int | None = None, seed: int = 0,
                shots: int | None = None, fraction: float = 0.01,
                extra: MultimodalDataset | None = None) -> dict:
@@ -84,23 +103,15 @@ def make_split(data: MultimodalDataset, protocol: str, target: str | int | None 
     emotion the main data lacks: its positives are appended (zsl: test only; fsl: a few in train
     and valid too) as a new label column."""
     check_choice("protocol", protocol, PROTOCOLS)
-    if seed < 0:
-        raise FieldError("split_seed", seed, "must be at least 0")
-    if shots is not None and shots < 1:
-        raise FieldError("shots", shots, "must be at least 1")
-    if shots is not None and protocol != "fsl":
-        raise FieldError("shots", shots, f"applies to the few-shot protocol only (this is {protocol})")
-    if not 0 <= fraction <= 1:
-        raise FieldError("fraction", fraction, "must be within [0, 1]")
-    if protocol != "supervised" and target is None:
-        raise FieldError("target", None, f"protocol {protocol} needs a target emotion")
+    for name, value in (("split_seed", seed), ("shots", shots), ("fraction", fraction)):
+        check_number(name, value, SPLIT_RULES[name])
+    check_protocol(protocol, target, shots)
     rng = np.random.default_rng(seed)
     sources = {"data": {"name": data.name, "fingerprint": data.fingerprint()}}
     rows: dict[str, dict[str, list[int]]] = {}
     emotions = list(data.emotions)
 
     if protocol == "supervised":
-        target = None
         rows = {s: {"data": list(range(len(data.splits[s])))} for s in SPLITS}
     elif extra is None:
         target = resolve_target(target, emotions)
@@ -367,20 +378,29 @@ def protocol_from_options(zsl: str | None, fsl: str | None) -> tuple[str, str | 
     return ("fsl", fsl) if fsl is not None else ("supervised", None)
 
 
-def write_split(data_path: str | None, extra_path: str | None, zsl: str | None, fsl: str | None,
-                shots: int | None, fraction: float, seed: int, out: str | None, trust_pickle: bool = False,
-                dataset: str | None = None, impute: str = "none") -> tuple[Path, dict]:
-    """`emozsl split`: read the data (`impute`: data.FeatureValues), make the manifest, save it
-    (default splits/<name>.json)."""
+def needs_extra(data: MultimodalDataset) -> bool:
+    """Whether zero- and few-shot splits of `data` need the 9-class files (`extra`): IEMOCAP's
+    4-class label set (its declared corpus and its emotions, never its name) holds no emotion to
+    leave out; the zero-shot emotions come from the 9-class files."""
+    return data.corpus is IEMOCAP and set(data.emotions) == set(IEMOCAP4_EMOTIONS)
+
+
+def write_split(data_path: str | None, extra: str | None, zsl: str | None, fsl: str | None,
+                shots: int | None, fraction: float, split_seed: int, out: str | None, trust_pickle: bool = False,
+                dataset: str | None = None, impute: str = IMPUTE_DEFAULT) -> tuple[Path, dict]:
+    """`emozsl split` (the settings: config.SplitSettings, by the same names): read the data
+    (`impute`: data.FeatureValues) and the 9-class `extra` data, make the manifest, save it to
+    `out` (default splits/<name>.json). `dataset`: the corpus (data/corpora.py) the data must
+    follow. FieldError naming dataset; EmozslError for a split the data cannot give."""
     protocol, target = protocol_from_options(zsl, fsl)
     data = load_dataset(data_path or default_data_path(), trust_pickle, impute)
-    extra = load_dataset(extra_path, trust_pickle, impute) if extra_path else None
-    if dataset and not data.name.startswith(dataset):
-        raise FieldError("dataset", dataset, f"{data.source} holds {data.name} data")
-    if data.name == "iemocap4" and protocol != "supervised" and extra is None:
+    extra_data = load_dataset(extra, trust_pickle, impute) if extra else None
+    if dataset and data.corpus.name != dataset:
+        raise FieldError("dataset", dataset, f"{data.source} holds {data.corpus.name} data")
+    if needs_extra(data) and protocol != "supervised" and extra_data is None:
         raise EmozslError("IEMOCAP zero-/few-shot emotions come from the 9-class files: pass --extra DIR "
                           "(the folder of text_train.p, covarep_train.p, facet_train.p, y_train.p)")
-    manifest = make_split(data, protocol, target, seed, shots, fraction, extra)
+    manifest = make_split(data, protocol, target, split_seed, shots, fraction, extra_data)
     path = Path(out or Path("splits") / manifest_name(manifest))
     if path.exists():  # the default name says protocol, emotion and seed, not which data: never replace another's
         try:

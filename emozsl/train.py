@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from emozsl.capture import CapturedStep, CudaGraphs
 from emozsl.config import RunConfig
-from emozsl.embeddings import file_sha256
 from emozsl.errors import EmozslError
+from emozsl.fileio import file_sha256
 from emozsl.metrics import METRICS
 from emozsl.models import get_backbone
 from emozsl.runs import (
@@ -261,7 +261,7 @@ class TrainingRun:
     def __init__(self, session: Session, run: RunDir, backend=None, label: str = ""):
         self.session, self.run, self.config = session, run, session.config
         config, task, model = session.config, session.task, session.model
-        self.metric, self.label = selection_metric(config, task), label
+        self.metric, self.label = selection_metric(config), label
         parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
         run.write_config(config)
         run.write_manifest(task.manifest)

@@ -134,7 +134,7 @@ def mosei_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def synth_mosei_dir(tmp_path_factory) -> Path:
     """The generator's small MOSEI-format data, made once for the session."""
-    from emozsl.data.synth import write_synth
+    from emozsl.data.generated.synth import write_synth
 
     out = tmp_path_factory.mktemp("synth") / "mosei"
     write_synth("mosei", out, size="small", seed=0)

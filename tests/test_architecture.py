@@ -67,7 +67,7 @@ def test_the_data_package_has_no_import_cycle():
     """A format or generator is one module: modules of emozsl.data never import each other in a
     circle (imports inside functions included), so each can be read, tested and replaced alone."""
     graph = {}
-    for path in sorted((ROOT / "emozsl" / "data").glob("*.py")):
+    for path in sorted((ROOT / "emozsl" / "data").rglob("*.py")):
         module = module_file_name(path)
         graph[module] = {t for t in emozsl_imports(path) if t.startswith("emozsl.data.") and t != module}
     cycles = []

@@ -53,7 +53,7 @@ def test_bench_builds_auxiliary_targets_and_reports_a_failing_backbone_without_l
     backbone on unaligned data fails, and its row says why while the others are still timed."""
     from conftest import write_h5, write_mosei
 
-    from emozsl.bench import bench, format_bench
+    from emozsl.commands.bench import bench, format_bench
 
     folder = write_mosei(tmp_path / "unaligned")
     for split, n in {"train": 40, "valid": 12, "test": 16}.items():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from emozsl.data import load_dataset, write_safe_h5
-from emozsl.data.cherma import CHERMA_EMOTIONS
-from emozsl.data.synth import write_synth
+from emozsl.data.readers.cherma import CHERMA_EMOTIONS
+from emozsl.data.generated.synth import write_synth
 from emozsl.errors import EmozslError
 from emozsl.splits import apply_split, make_split
 from tests.conftest import CHERMA_CHINESE, write_cherma

@@ -119,3 +119,74 @@ def test_quickstart_prints_the_unseen_table(tmp_path):
     assert any(line.startswith("unseen average") for line in lines)
     assert (tmp_path / "splits" / "mosei_zsl_fear_seed0.json").exists()
     assert (tmp_path / "runs" / "eea_zsl_fear_seed0" / "eval" / "eval.md").exists()
+
+
+def test_every_commands_options_are_made_from_their_declarations():
+    """Each command's settings (emozsl.config) are its options: flag, help, default and choices."""
+    import dataclasses
+
+    from emozsl import config
+
+    every = None
+    commands = {"quickstart": [(config.QuickstartSettings, every, True)], "split": [(config.SplitSettings, every, True)],
+                "eval": [(config.EvalSettings, every, True)], "predict": [(config.PredictSettings, every, True)],
+                "bench": [(config.BenchSettings, every, True)],
+                "train": [(config.TaskSettings, every, True), (config.RepeatSettings, ("seeds", "folds", "stack"), True)],
+                "sweep": [(config.RepeatSettings, ("executor", "workers", "stack"), False)]}  # None: the file's
+    for command, parts in commands.items():
+        params = {p.name: p for p in main.commands[command].params}
+        for settings, names, declared_default in parts:
+            for setting in dataclasses.fields(settings):
+                if names and setting.name not in names:
+                    continue
+                option, meta = params[setting.name], setting.metadata
+                assert meta["flag"].split("/")[0] in option.opts and option.help.startswith(meta["help"]), setting.name
+                default = setting.default if setting.default is not dataclasses.MISSING else None  # a factory's: None
+                assert option.default == (default if declared_default else None), (command, setting.name)
+                assert list(getattr(option.type, "choices", [])) == list(meta["choices"] or []), setting.name
+
+
+def test_command_settings_are_checked_before_the_command_reads_or_writes(tmp_path):
+    one_line_error(run("quickstart", "--out", tmp_path / "q", "--epochs", 0), "--epochs 0: must be at least 1")
+    one_line_error(run("split", "--data", tmp_path / "missing", "--fsl", "fear", "--shots", 0),
+                   "--shots 0: must be at least 1")
+    one_line_error(run("eval", tmp_path / "missing", "--device", "tpu"), "--device tpu: not a training device")
+    one_line_error(run("predict", tmp_path / "missing", "--top", -1), "--top -1: must be 0 or more")
+    one_line_error(run("bench", "--batch-size", 0, "--out", tmp_path / "b.json"), "--batch-size 0: must be at least 1")
+    one_line_error(run("sweep", tmp_path / "missing.toml", "--workers", 0), "--workers 0: must be an integer of at least 1")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_library_defaults_are_the_declared_ones():
+    import inspect
+
+    from emozsl.commands.bench import bench
+    from emozsl.config import DEFAULTS, BenchSettings, QuickstartSettings, defaults
+    from emozsl.evaluate import evaluate_run
+    from emozsl.predict import Predictor, as_dataset
+    from emozsl.commands.quickstart import quickstart
+
+    def default(function, name):
+        return inspect.signature(function).parameters[name].default
+
+    declared = defaults(QuickstartSettings)
+    assert [default(quickstart, n) for n in ("out", "zsl", "epochs", "seed", "device")] == \
+        [declared.out, declared.target, declared.epochs, declared.seed, declared.device]
+    declared = defaults(BenchSettings)
+    assert [default(bench, n) for n in ("device", "size", "batch_size", "precision", "compile_model", "cuda_graphs",
+                                        "out")] == [declared.device, declared.size, declared.batch_size,
+                                                    declared.precision, declared.compile, declared.cuda_graphs,
+                                                    declared.out]
+    assert default(evaluate_run, "device") == default(Predictor.load, "device") == DEFAULTS.device
+    assert default(as_dataset, "impute") == DEFAULTS.impute
+
+
+def test_split_and_train_refuse_a_split_setting_alike(synth_mosei_dir, tmp_path):
+    """`split` and a run's config apply the same split rules (emozsl.splits.SPLIT_RULES, check_protocol)."""
+    for command in ("split", "train"):
+        common = ["--data", synth_mosei_dir] + (["--out", tmp_path / "m.json"] if command == "split" else
+                                                ["--runs-dir", tmp_path / "runs"])
+        one_line_error(run(command, *common, "--zsl", "fear", "--shots", 2),
+                       "--shots 2: applies to the few-shot protocol only (this is zsl)")
+        one_line_error(run(command, *common, "--fsl", "fear", "--fraction", 1.5), "--fraction 1.5: must be within [0, 1]")
+    assert list(tmp_path.iterdir()) == []

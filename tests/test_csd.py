@@ -15,8 +15,8 @@ import pytest
 from mmsdk.mmdatasdk.computational_sequence.file_ops import writeCSD
 from mmsdk.mmdatasdk.configurations.metadataconfigs import featuresetMetadataTemplate
 
-from emozsl.data.csd import csd_folder, explain_csd_file, mosei_folds, read_csd_folder
-from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.data.readers.csd import csd_folder, explain_csd_file, mosei_folds, read_csd_folder
+from emozsl.data.readers.mosei import MOSEI_EMOTIONS
 from emozsl.errors import EmozslError
 
 # Real fold members: 'hh04W3xXa5s', 'GdFP_p4eQX0' and '81406' (numeric-looking) are train videos

@@ -23,8 +23,8 @@ import h5py
 import numpy as np
 from test_csd import FILES, emotions, write_sequence
 
-from emozsl.data.csd import mosei_folds, read_csd_folder
-from emozsl.data.mosei import MOSEI_EMOTIONS, SDK_LABEL_COLUMNS
+from emozsl.data.readers.csd import mosei_folds, read_csd_folder
+from emozsl.data.readers.mosei import MOSEI_EMOTIONS, SDK_LABEL_COLUMNS
 
 EPS = 1e-3  # the SDK's epsilon (mmsdk/mmdatasdk/dataset/dataset.py: epsilon=10e-4)
 FPS = 29.97  # FACET frames
@@ -278,8 +278,8 @@ def test_the_folder_exercises_the_four_rules(tmp_path):
 
 
 def main(argv) -> None:
-    """Prints the agreement figures; `--reader FILE`: another copy of emozsl/data/csd.py (such as
-    `git show HEAD:emozsl/data/csd.py > old_csd.py`), to compare a version before a change."""
+    """Prints the agreement figures; `--reader FILE`: another copy of emozsl/data/readers/csd.py (such as
+    `git show HEAD:emozsl/data/readers/csd.py > old_csd.py`), to compare a version before a change."""
     import importlib.util
     import tempfile
 

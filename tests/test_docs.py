@@ -17,7 +17,7 @@ CLI_DOC = ROOT / "docs" / "cli.md"
 WIDTH = 100  # fixed terminal width, so the page does not depend on the terminal that renders it
 
 DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
-# A backticked repository path, e.g. `emozsl/data/csd.py`, `experiments/synth_mosei_zsl_eea/`.
+# A backticked repository path, e.g. `emozsl/data/readers/csd.py`, `experiments/synth_mosei_zsl_eea/`.
 BACKTICKED = re.compile(r"`((?:emozsl|docs|experiments|benchmarks|tests)/[^`\s]*)`")
 PLACEHOLDER = re.compile(r"[*{}<>]|NAME|\.\.\.")
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -8,12 +8,13 @@ from emozsl.embeddings import (
     PRESETS,
     build_embeddings,
     default_embeddings_path,
-    file_sha256,
     load_embeddings,
     neighbors,
     read_word_list,
 )
+from emozsl.data.generated.raw_synth import vocabulary_path
 from emozsl.errors import EmozslError
+from emozsl.fileio import file_sha256
 from emozsl.label_words import label_vectors
 
 WORD_FORMS = ["anger", "angry", "happy", "happiness", "sad", "sadness", "surprise", "surprised", "surprising",
@@ -89,17 +90,29 @@ def test_kumo_source_gives_real_glove_rows(tmp_path):
     assert "PDDL" in json.loads((tmp_path / "k.txt.json").read_text())["provenance"]
 
 
-def test_shipped_file_covers_the_protocol_words_and_matches_its_provenance():
-    path = default_embeddings_path()
+@pytest.mark.parametrize("path", [default_embeddings_path(), vocabulary_path()], ids=lambda p: p.name)
+def test_shipped_files_match_their_provenance_and_a_fresh_build(path):
     kv = load_embeddings(path)
     meta = json.loads(path.with_name(path.name + ".json").read_text())
-    assert len(kv) >= 80 and kv.vector_size == 50
+    assert meta["sha256"] == file_sha256(path) and "PDDL" in meta["provenance"]
+    assert meta["words"] == kv.index_to_key and kv.vector_size == 50
+    rebuilt = load_embeddings(build_embeddings("kumo", meta["words"], path.parent.parent / ".pytest_cache" / path.name))
+    assert all(np.array_equal(kv[w], rebuilt[w]) for w in kv.index_to_key)
+
+
+def test_shipped_emotion_file_covers_the_protocol_words():
+    kv = load_embeddings(default_embeddings_path())
+    assert len(kv) >= 80
     assert set(WORD_FORMS) <= set(kv.index_to_key)
     for preset in ("ekman", "plutchik", "goemotions"):
         assert set(PRESETS[preset]) <= set(kv.index_to_key)
-    assert meta["sha256"] == file_sha256(path) and "PDDL" in meta["provenance"]
-    rebuilt = load_embeddings(build_embeddings("kumo", meta["words"], path.parent.parent / ".pytest_cache" / "rebuilt.txt"))
-    assert all(np.array_equal(kv[w], rebuilt[w]) for w in kv.index_to_key)
+
+
+def test_generated_transcripts_vocabulary_is_its_word_list_and_holds_no_emotion_word():
+    vocabulary = load_embeddings(vocabulary_path()).index_to_key
+    assert vocabulary == read_word_list(str(vocabulary_path().with_name("synth_words.txt")))
+    assert 150 <= len(vocabulary) <= 250
+    assert not set(vocabulary) & set(load_embeddings(default_embeddings_path()).index_to_key)
 
 
 def test_label_vectors_of_word_forms_and_neighbors():

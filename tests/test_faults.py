@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from emozsl.cli import main
 from emozsl.config import RunConfig
 from emozsl.errors import EmozslError
-from emozsl.report_runs import collect
+from emozsl.reports import collect
 from emozsl.runs import RunBusy, RunDir, find_runs
 from emozsl.train import train
 
@@ -236,7 +236,7 @@ def test_a_run_written_by_emozsl_0_1_0_still_loads(finished_run, tmp_path):
 def test_two_processes_on_one_seed_group_share_it(synth_mosei_dir, tmp_path):
     """While another process holds seed 1, a second `--seeds 2` trains seed 0 and says what is left;
     run again once seed 1 is free, it trains only seed 1 and writes the summary."""
-    from emozsl.crossval import _group_folder, repeated_runs
+    from emozsl.commands.crossval import _group_folder, repeated_runs
 
     config = RunConfig(data=str(synth_mosei_dir), protocol="zsl", target="fear", epochs=1, model_options=TINY,
                        runs_dir=str(tmp_path), device="cpu")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from emozsl.data import load_dataset
-from emozsl.data.raw_synth import synth_raw
+from emozsl.data.generated.raw_synth import synth_raw
 from emozsl.errors import EmozslError
 from emozsl.features import (
     EXTRACTORS,
@@ -24,26 +24,13 @@ from emozsl.features import (
     read_recipe,
 )
 from emozsl.features.extractors import OPENFACE_COLUMNS, read_openface
+from emozsl.features.openface_layout import openface_header, write_openface_csv
 
 pytest.importorskip("soundfile")
 SIZES = {"train": 24, "valid": 4, "test": 4}  # 24: every emotion has a positive in train
 
 
 # ---- files in their real layouts -----------------------------------------------------------------
-
-def openface_header() -> list[str]:
-    """OpenFace 2.2 FeatureExtraction's columns, in its order."""
-    eye = [f"eye_lmk_{a}_{i}" for a in ("x", "y", "X", "Y", "Z") for i in range(56)]
-    shape = [f"{a}_{i}" for a in ("x", "y", "X", "Y", "Z") for i in range(68)]
-    rigid = ["p_scale", "p_rx", "p_ry", "p_tx", "p_ty", *(f"p_{i}" for i in range(34))]
-    aus_r = [f"AU{a}_r" for a in ("01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23",
-                                  "25", "26", "45")]
-    aus_c = [f"AU{a}_c" for a in ("01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23",
-                                  "25", "26", "28", "45")]
-    return ["frame", "face_id", "timestamp", "confidence", "success",
-            "gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x", "gaze_1_y", "gaze_1_z", "gaze_angle_x", "gaze_angle_y",
-            *eye, "pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz", *shape, *rigid, *aus_r, *aus_c]
-
 
 def write_openface(file: Path, frames: int, rng, fail=(), drop: str | None = None) -> np.ndarray:
     """An OpenFace CSV at 30 fps (", " separators, as OpenFace writes); returns its 49 kept columns."""
@@ -53,8 +40,7 @@ def write_openface(file: Path, frames: int, rng, fail=(), drop: str | None = Non
     values[:, header.index("face_id")] = 0
     values[:, header.index("timestamp")] = np.arange(frames) / 30
     values[:, header.index("success")] = [0 if i in fail else 1 for i in range(frames)]
-    lines = [", ".join(header)] + [", ".join(f"{v:g}" for v in row) for row in values]
-    file.write_text("\n".join(lines) + "\n")
+    write_openface_csv(file, values, header)
     if drop:
         return values
     kept = values[:, [header.index(c) for c in OPENFACE_COLUMNS]]
@@ -165,7 +151,7 @@ def test_openface_columns_and_header_errors(tmp_path):
 def test_words_logmel_openface_keep_labels_splits_and_record_the_recipe(raw, tmp_path):
     out = tmp_path / "out.h5"
     done = extract_features(raw["table"].parent, out, text=f"words:{raw['vectors']}", audio="logmel",
-                            visual=f"openface:{raw['openface']}", max_steps=12)
+                            visual=f"openface:{raw['openface']}", max_steps=12, align="none")  # the table has timings
     data = check_like_source(out, raw["data"], {"text": 5, "audio": 80, "visual": 49})
     train = data.splits["train"].features
     assert train["audio"].shape[1] == 12 and train["visual"].shape[1] == 12  # 40 OpenFace rows pooled to 12
@@ -314,7 +300,7 @@ def test_a_run_trained_on_extracted_features_extracts_new_clips_with_its_recipe(
     shutil.copy(raw["vectors"], vectors)
     out = tmp_path / "features.h5"
     extract_features(raw["table"].parent, out, text=f"words:{vectors}", audio="logmel:40",
-                     visual=f"openface:{raw['openface']}", max_steps=8)
+                     visual=f"openface:{raw['openface']}", max_steps=8, align="none")  # the clips have no timings
     run = train(RunConfig(data=str(out), protocol="zsl", target="fear", epochs=1, device="cpu",
                           runs_dir=str(tmp_path / "runs"), model_options={"audio_hidden": 8, "visual_hidden": 8,
                                                                          "layers": 1}))

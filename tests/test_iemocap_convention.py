@@ -118,7 +118,7 @@ def test_iemocap9_other_and_unknown_rows_are_kept_and_noted(tmp_path):
 
 
 def test_a_folder_holding_data_sets_names_them(tmp_path):
-    from emozsl.data.synth import write_synth
+    from emozsl.data.generated.synth import write_synth
 
     write_synth("iemocap", tmp_path / "iemocap", size="small")
     (tmp_path / "iemocap" / "notes.csv.bak").write_text("x")

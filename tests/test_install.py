@@ -84,7 +84,7 @@ def test_a_built_wheel_installed_elsewhere_runs_the_main_job(tmp_path):
     shown = subprocess.run([str(venv / "bin" / "emozsl"), "embeddings", "show", "--label-words", "iemocap"],
                            capture_output=True, text=True, cwd=work, timeout=120)  # label words are package data
     assert shown.returncode == 0 and str(venv) in shown.stdout and "frustrated:" in shown.stdout, shown.stderr
-    folds = subprocess.run([str(venv / "bin" / "python"), "-c", "from emozsl.data.csd import mosei_folds; "
+    folds = subprocess.run([str(venv / "bin" / "python"), "-c", "from emozsl.data.readers.csd import mosei_folds; "
                             "print(*map(len, mosei_folds().values()))"],
                            capture_output=True, text=True, cwd=work, timeout=120)  # the standard folds are package data
     assert folds.returncode == 0 and folds.stdout.split() == ["2250", "300", "678"], folds.stderr

@@ -11,9 +11,9 @@ from conftest import tiny_hf_model
 
 from emozsl.cli import main
 from emozsl.config import RunConfig
-from emozsl.data.cherma import CHERMA_EMOTIONS
-from emozsl.data.iemocap import IEMOCAP4_EMOTIONS, IEMOCAP9_EMOTIONS
-from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.data.readers.cherma import CHERMA_EMOTIONS
+from emozsl.data.readers.iemocap import IEMOCAP4_EMOTIONS, IEMOCAP9_EMOTIONS
+from emozsl.data.readers.mosei import MOSEI_EMOTIONS
 from emozsl.embeddings import load_embeddings
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run

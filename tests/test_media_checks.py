@@ -13,9 +13,10 @@ from PIL import Image
 from test_raw import RATE, hash_tokens, tone, write_table
 
 from emozsl.cli import main
-from emozsl.data import load_dataset, media_cache
-from emozsl.data.media import MediaSettings, audio_chunks, check_samples
-from emozsl.data.media_cache import check_media, prepare_split
+from emozsl.data import load_dataset
+from emozsl.data.media import cache as media_cache
+from emozsl.data.media.decode import MediaSettings, audio_chunks, check_samples
+from emozsl.data.media.cache import check_media, prepare_split
 from emozsl.errors import EmozslError
 
 RAW_OPTIONS = ["--option", "width=1", "--option", "d=4", "--option", "heads=1", "--option", "text_dim=4"]

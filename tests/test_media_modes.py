@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emozsl.data.media import (
+from emozsl.data.media.decode import (
     MediaSettings,
     _frame_time,
     check_image,

@@ -12,10 +12,11 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from emozsl.cli import TRAIN_SETTINGS, main
+from emozsl.cli import main
+from emozsl.cli.train import TRAIN_SETTINGS
 from emozsl.config import SYSTEM_FIELDS, RunConfig
 from emozsl.errors import EmozslError
-from emozsl.sweep import run_sweep
+from emozsl.commands.sweep import run_sweep
 
 TINY = ["--option", "audio_hidden=8", "--option", "visual_hidden=8", "--option", "layers=1"]
 
@@ -162,7 +163,7 @@ def test_shots_outside_few_shot_are_refused_everywhere(synth_mosei_dir, tmp_path
 
 
 def test_report_labels_leave_out_what_every_system_shares():
-    from emozsl.report_runs import system_labels
+    from emozsl.reports import system_labels
 
     base = {**RunConfig(model="eea", epochs=1).to_dict(), "dataset": "mosei", "embeddings": "ab" * 32}
     first = {**base, "model_options": {**base["model_options"], "audio_hidden": 16}}

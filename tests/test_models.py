@@ -5,7 +5,7 @@ import torch
 
 from emozsl.batches import media_items
 from emozsl.errors import EmozslError
-from emozsl.models import REGISTRY, resolve_options
+from emozsl.models import COUNT, REGISTRY, Backbone, BackboneModule, register, resolve_options
 from emozsl.models.build import build_model
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, left_align
 from emozsl.models.summary import models_table
@@ -183,3 +183,51 @@ def test_eea_poolings_differ_and_text_lives_in_word_space():
     assert isinstance(final.head.maps["text"], torch.nn.Identity)
     with pytest.raises(EmozslError, match="model_options.pooling=mean: choose one of final-states"):
         build_model("eea", DIMS, WORD_DIM, {"pooling": "mean"})
+
+
+class SpacesOutsideTheirDims(torch.nn.Module):
+    """A backbone factory that breaks the contract: it fuses a space it does not declare."""
+
+    def __init__(self, input_dims, word_dim, width: int = 4):
+        super().__init__()
+        self.space_dims, self.fused_spaces = {"text": width}, ("text", "audio")
+
+    def forward(self, batch):
+        return {"text": batch["text"][:, 0, :1]}
+
+
+def test_every_registered_backbone_meets_the_module_contract(name):
+    model = model_for(name)
+    assert isinstance(model.backbone, BackboneModule)
+    x = ready(batch(shapes(name)), joint=not REGISTRY[name].unaligned)
+    with torch.no_grad():
+        spaces = model.backbone(x)
+    assert {s: tuple(v.shape) for s, v in spaces.items()} == {s: (4, d) for s, d in model.backbone.space_dims.items()}
+
+
+@pytest.mark.parametrize(("target", "fault"), [
+    ("torch.nn:Identity", "the factory returned Identity, which has no space_dims"),
+    (f"{__name__}:SpacesOutsideTheirDims", "fused_spaces audio not in space_dims (text)"),
+])
+def test_a_backbone_breaking_the_module_contract_is_refused_when_built(monkeypatch, target, fault):
+    monkeypatch.setitem(REGISTRY, "broken", Backbone("broken", target, "test", unaligned=True, options={}))
+    with pytest.raises(EmozslError) as caught:
+        build_model("broken", DIMS, WORD_DIM)
+    message = str(caught.value)
+    assert message.startswith(f"backbone 'broken' ({target}): ") and fault in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("declared", "fault"), [
+    ({"name": "eea"}, "backbone 'eea': registered twice"),
+    ({"target": "emozsl.models.eea.EmoEmbs"}, "target 'emozsl.models.eea.EmoEmbs' is not 'module:Attribute'"),
+    ({"inputs": "video"}, "inputs 'video': choose one of features, raw"),
+    ({"options": {"width": int}}, "every option needs a Kind"),
+    ({"epochs": 0}, "epochs must be at least 1"),
+])
+def test_a_backbone_declared_against_the_contract_is_refused_at_registration(declared, fault):
+    fields = {"name": "fresh", "target": "emozsl.models.eea:EmoEmbs", "paper": "test", "unaligned": True,
+              "options": {"width": COUNT}, **declared}
+    with pytest.raises(EmozslError) as caught:
+        register(Backbone(**fields))
+    assert fault in str(caught.value) and "\n" not in str(caught.value)
+    assert "fresh" not in REGISTRY

@@ -17,7 +17,7 @@ from conftest import write_mult
 
 from emozsl.cli import main
 from emozsl.config import RunConfig
-from emozsl.data.raw_synth import synth_raw
+from emozsl.data.generated.raw_synth import synth_raw
 from emozsl.embeddings import default_embeddings_path, load_embeddings
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run
@@ -214,7 +214,7 @@ def test_parse_emotions():
 
 
 @pytest.mark.slow
-def test_a_folder_of_clips_is_scored_by_an_fe2e_run_and_a_broken_clip_is_named(tmp_path, caplog):
+def test_a_folder_of_clips_is_scored_by_an_fe2e_run_and_a_broken_clip_is_named(tmp_path):
     cv2 = pytest.importorskip("cv2")
     raw = synth_raw(tmp_path / "raw", seed=0, sizes={"train": 24, "valid": 8, "test": 6}).parent
     options = {"width": 2, "d": 8, "layers": 1, "heads": 2, "text_dim": 8, "text_layers": 1, "vocabulary": 64}
@@ -244,7 +244,7 @@ def test_a_folder_of_clips_is_scored_by_an_fe2e_run_and_a_broken_clip_is_named(t
     broken, good = scored.iloc[0], scored.iloc[1:]
     assert "broken.wav" in broken["error"] and broken["p_fear"] == ""
     assert (good["error"] == "").all() and good["p_contempt_cal"].astype(float).between(0, 1).all()
-    assert "broken.wav" in caplog.text  # said on stderr too
+    assert "broken.wav" in result.stderr  # said on stderr too
     strict = CliRunner().invoke(main, ["predict", str(run), "--data", str(clips), "--device", "cpu", "--strict",
                                        "--out", str(tmp_path / "strict.csv")])
     assert strict.exit_code == 1 and "broken.wav" in strict.output and not (tmp_path / "strict.csv").exists()

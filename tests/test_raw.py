@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from emozsl.data import load_dataset
-from emozsl.data.media import (
+from emozsl.data.media.decode import (
     MediaSettings,
     audio_chunks,
     face_crop,
@@ -22,8 +22,8 @@ from emozsl.data.media import (
     power_spectrogram,
     video_frames,
 )
-from emozsl.data.media_cache import prepare_split
-from emozsl.data.mesm import iemocap_side
+from emozsl.data.media.cache import prepare_split
+from emozsl.data.readers.mesm import iemocap_side
 from emozsl.errors import EmozslError
 
 RATE = 16000

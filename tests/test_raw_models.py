@@ -17,9 +17,13 @@ from test_models import ready
 from emozsl.cli import main
 from emozsl.config import RunConfig
 from emozsl.data import load_dataset
-from emozsl.data.raw_synth import VOCABULARY_SIZE, synth_raw
-from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.data.generated.raw_synth import synth_raw, vocabulary_path
+from emozsl.data.readers.mosei import MOSEI_EMOTIONS
+from emozsl.embeddings import load_embeddings
 from emozsl.errors import EmozslError
+from emozsl.features.align import parse_words_column
+from emozsl.features.extractors import read_openface
+from emozsl.features.openface_layout import openface_header
 from emozsl.models.build import build_model
 from emozsl.models.flops import feature_extraction_flops
 from emozsl.models.mesm import (
@@ -124,21 +128,39 @@ def test_generated_raw_data_is_seeded_and_leaks_no_label(tmp_path, raw_dir):
     again = tmp_path / "again"
     synth_raw(again, seed=0, sizes=TINY)
     assert (again / "utterances.csv").read_text() == (raw_dir / "utterances.csv").read_text()
-    assert (again / "media" / "test_00003.wav").read_bytes() == (raw_dir / "media" / "test_00003.wav").read_bytes()
+    for name in ("test_00003.wav", "test_00003.csv"):
+        assert (again / "media" / name).read_bytes() == (raw_dir / "media" / name).read_bytes()
     rows = list(csv.DictReader((raw_dir / "utterances.csv").open()))
     labels = np.array([[float(r[f"label_{e}"]) > 0 for e in MOSEI_EMOTIONS] for r in rows], float)
+    vocabulary = load_embeddings(raw_dir / "word_vectors.txt").index_to_key
+    assert vocabulary == load_embeddings(vocabulary_path()).index_to_key
     words = {w for r in rows for w in r["text"].split()}
-    assert len(words) <= VOCABULARY_SIZE and not words & set(MOSEI_EMOTIONS)
-    for r in rows:  # names and paths carry the split and a running number only
-        assert r["audio"] == f"media/{r['id']}.wav" and r["frames"] == f"media/{r['id']}"
-    # No label reaches the inputs by a route other than the hidden maps: nothing a reader sees
-    # besides the media (lengths, rates, channels, frame counts, word counts) follows the labels.
+    assert words <= set(vocabulary) and not words & set(load_embeddings().index_to_key)  # no emotion word
     import soundfile
 
     info = [soundfile.info(str(raw_dir / r["audio"])) for r in rows]
-    surface = np.array([[i.frames / i.samplerate, i.samplerate, i.channels,
-                         len(list((raw_dir / r["frames"]).iterdir())), len(r["text"].split())]
-                        for i, r in zip(info, rows)])
+    timings, openface = [], []
+    for r, i in zip(rows, info):  # names and paths carry the split and a running number only
+        assert r["audio"] == f"media/{r['id']}.wav" and r["frames"] == f"media/{r['id']}"
+        timed = parse_words_column(r["words"], r["id"])
+        assert [w for w, _, _ in timed] == r["text"].split()  # the words column times the transcript
+        times = np.array([[s, e] for _, s, e in timed])
+        assert (np.diff(times.ravel()) > 0).all() and times[-1, 1] < i.frames / i.samplerate
+        timings.append(times)
+        values, steps = read_openface(raw_dir / "media" / f"{r['id']}.csv")  # where --visual openface looks
+        frames = len(list((raw_dir / r["frames"]).iterdir()))
+        assert len(values) == frames and steps[:, 0].tolist() == [0.5 * k for k in range(frames)]
+        openface.append(values)
+    header = (raw_dir / "media" / f"{rows[0]['id']}.csv").read_text().splitlines()[0]
+    assert header.split(", ") == openface_header() and len(openface_header()) == 714
+    lost = np.array([(v == 0).all(1).sum() for v in openface])
+    assert 0 < lost.sum() < 0.2 * sum(len(v) for v in openface)  # some rows OpenFace "lost"
+    # No label reaches the inputs by a route other than the hidden maps: nothing a reader sees
+    # besides the media's content (lengths, rates, channels, frame and OpenFace row counts, lost
+    # rows, word counts and timings) follows the labels.
+    surface = np.array([[i.frames / i.samplerate, i.samplerate, i.channels, len(v), n_lost, len(t),
+                         np.mean(t[:, 1] - t[:, 0]), t[0, 0], np.mean(t[1:, 0] - t[:-1, 1])]
+                        for i, v, n_lost, t in zip(info, openface, lost, timings)])
     for column in surface.T:
         centred = (column - column.mean()) / (column.std() + 1e-9)
         correlation = np.abs(centred @ ((labels - labels.mean(0)) / labels.std(0))) / len(rows)
@@ -194,7 +216,7 @@ def test_bf16_autocast_forward_and_backward(name):
 
 
 def test_bench_times_raw_backbones_beside_feature_ones(tmp_path, raw_dir, monkeypatch):
-    from emozsl.bench import bench, format_bench
+    from emozsl.commands.bench import bench, format_bench
 
     monkeypatch.setenv("EMOZSL_BENCH_DATA", str(tmp_path / "unused"))
     result = bench(["fe2e"], device="cpu", data=str(raw_dir), batch_size=12, out=None)
@@ -209,7 +231,7 @@ def test_bench_times_raw_backbones_beside_feature_ones(tmp_path, raw_dir, monkey
 def test_missing_media_library_names_the_extra(monkeypatch):
     import sys
 
-    from emozsl.data.media import require
+    from emozsl.data.media.decode import require
 
     monkeypatch.setitem(sys.modules, "soundfile", None)  # what an environment without it looks like
     with pytest.raises(EmozslError, match=r"reading audio needs the optional media libraries: pip install 'soundfile>=0.12' .*\(emozsl's extra \[media\]\)"):

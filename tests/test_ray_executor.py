@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from emozsl.errors import EmozslError
-from emozsl.sweep import run_sweep
+from emozsl.commands.sweep import run_sweep
 
 ray = pytest.importorskip("ray")
 

@@ -5,8 +5,8 @@ import pytest
 from conftest import N_MOSEI, write_h5, write_iemocap9, write_mosei, write_mult
 
 from emozsl.data import load_dataset, write_safe_h5
-from emozsl.data.iemocap import IEMOCAP9_EMOTIONS
-from emozsl.data.mosei import MOSEI_EMOTIONS
+from emozsl.data.readers.iemocap import IEMOCAP9_EMOTIONS
+from emozsl.data.readers.mosei import MOSEI_EMOTIONS
 from emozsl.errors import EmozslError
 
 

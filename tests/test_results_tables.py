@@ -15,15 +15,20 @@ import pytest
 from click.testing import CliRunner
 
 from emozsl.cli import main
-from emozsl.config import RunConfig
-from emozsl.crossval import aggregate_results
+from emozsl.commands.eval import evaluate_and_report
+from emozsl.commands.train import report_training_result
+from emozsl.config import EvalSettings, RunConfig
 from emozsl.metrics import METRICS, EvalResult, Metric, emotion_metrics
-from emozsl.report_runs import collect, grouped_tables, table_grid
 from emozsl.reports import (
+    aggregate,
+    aggregate_results,
+    collect,
     console_table,
-    evaluate_and_report,
-    report_training_result,
+    grouped_tables,
+    latex,
+    markdown,
     summary_table,
+    table_grid,
 )
 from emozsl.runs import RunDir
 from emozsl.train import TrainingRun, train
@@ -151,7 +156,7 @@ def test_report_puts_few_shot_runs_in_the_low_resource_table_old_or_new(fsl_run,
     rows, repeats = collect(tmp_path)
     assert repeats == [] and {r["status"] for r in rows if r["emotion"] == "surprise"} == {"low-resource"}
     table = grouped_tables(rows)["fsl"]
-    assert table["targets"] == ["surprise"] and table["seeds"] == [0, 1]
+    assert table.rows == ["surprise"] and table.seeds == [0, 1]
     assert {r["emotion"] for r in rows if r["status"] == "low_resource"} == {"(low-resource average)"}
     assert not any(r["status"] in ("unseen", "harmonic") for r in rows)
 
@@ -199,7 +204,7 @@ def test_runs_differing_in_any_system_setting_are_different_systems(zsl_run, tmp
     assert systems["a"] == "eea"  # what every system shares (epochs=1, layers=1, ...) tells none apart
     assert "/pooling=last-step-sum" in systems["b"] and "/label_words=mosei" in systems["c"]
     assert "/emotion_words.fear=afraid" in systems["d"]
-    assert len(set(systems.values())) == 4 and len(grouped_tables(rows)["zsl"]["systems"]) == 4
+    assert len(set(systems.values())) == 4 and len(grouped_tables(rows)["zsl"].systems) == 4
 
     copy_run(zsl_run, root / "f", {"split.json": lambda m: m.update(dataset="othermosei")})
     copy_run(zsl_run, root / "g", {"metadata.json": lambda m: m["embeddings"].update(sha256="0" * 64)})
@@ -212,20 +217,60 @@ def test_runs_differing_in_any_system_setting_are_different_systems(zsl_run, tmp
 def test_an_old_run_whose_config_names_its_target_by_index_is_grouped_under_the_emotion(zsl_run, tmp_path):
     copy_run(zsl_run, tmp_path / "old", {"config.json": lambda c: c.update(target="2")})  # 2: fear
     rows, _ = collect(tmp_path)
-    assert {r["target"] for r in rows} == {"fear"} and grouped_tables(rows)["zsl"]["targets"] == ["fear"]
+    assert {r["target"] for r in rows} == {"fear"} and grouped_tables(rows)["zsl"].rows == ["fear"]
 
 
 def test_report_tables_show_f1_positive_and_calibrated_columns(zsl_run, tmp_path, monkeypatch):
     copy_run(zsl_run, tmp_path / "runs" / "a")
     output = report(tmp_path / "runs", monkeypatch, "--out", tmp_path / "report")
     table = grouped_tables(collect(tmp_path / "runs")[0])["zsl"]
-    system = table["systems"][0]
+    system = table.systems[0]
     titles = ["WAcc", "F1+", "AUC", "WAcc cal", "F1+ cal"]
     assert f"| held-out emotion | {' | '.join(f'{system} {t}' for t in titles)} |" in output
     calibrated = RunDir.open(zsl_run).read_results().test.calibrated.rows()[2]
     assert table_grid(table)[1][4:] == [f"{calibrated['wacc']:.3f}", f"{calibrated['f1_positive']:.3f}"]
     tex = (tmp_path / "report" / "zsl.tex").read_text()
     assert "\\begin{tabular}{lccccc}" in tex and "\\multicolumn{5}{c}" in tex
+
+
+def test_aggregate_is_the_mean_the_sample_std_the_count_and_the_seeds_of_the_defined_values():
+    stat = aggregate([0.5, None, 0.7, float("nan"), 0.9], seeds=[3, 4, 1, 2, 1])
+    assert stat["mean"] == pytest.approx(0.7) and stat["std"] == pytest.approx(np.std([0.5, 0.7, 0.9], ddof=1))
+    assert (stat["n"], stat["seeds"]) == (3, [1, 3])
+    assert aggregate([0.4], seeds=[7]) == {"mean": 0.4, "std": 0.0, "n": 1, "seeds": [7]}
+    empty = aggregate([None, float("nan")], seeds=[0, 1])
+    assert np.isnan(empty["mean"]) and (empty["n"], empty["seeds"]) == (0, [])
+
+
+def test_a_cell_over_one_seed_is_marked_in_every_table_and_has_no_error_bar(zsl_run, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.container import ErrorbarContainer
+
+    from emozsl import plots
+
+    root = tmp_path / "runs"
+    copy_run(zsl_run, root / "a0")
+    copy_run(zsl_run, root / "a1", {"config.json": lambda c: c.update(seed=1)})
+    copy_run(zsl_run, root / "b0", {"config.json": lambda c: c["model_options"].update(pooling="last-step-sum")})
+    table = grouped_tables(collect(root)[0])["zsl"]
+    two, one = table.systems  # "eea" (seeds 0 and 1), "eea/pooling=last-step-sum" (seed 0 only)
+    assert table.cells[("fear", two, "auc")]["seeds"] == [0, 1] and table.cells[("fear", one, "auc")]["seeds"] == [0]
+    row = dict(zip(table_grid(table)[0], table_grid(table)[1]))
+    assert " +- " in row[f"{two} AUC"] and "(n=" not in row[f"{two} AUC"]
+    assert row[f"{one} AUC"].endswith(" (n=1)") and "+-" not in row[f"{one} AUC"]
+    text = markdown(table)
+    assert text.startswith("**unseen emotion (zero-shot)**, mean +- std over seeds 0, 1\n")
+    assert "(n=1): one run, no std" in text and "(n=1): one run, no std" in latex(table)
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    plots.unseen_auc_plot(table, tmp_path / "auc.png")
+    ax = figures[0].axes[0]
+    error_bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert sum(len(c.lines[2][0].get_segments()) for c in error_bars) == 1  # the two-seed bar's alone
+    assert [bar.get_hatch() for bar in ax.patches] == [None, "//"]
+    assert "hatched: one run, no std" in ax.get_title()
 
 
 def test_report_without_matplotlib_says_so_in_its_text(zsl_run, tmp_path, monkeypatch):
@@ -236,7 +281,7 @@ def test_report_without_matplotlib_says_so_in_its_text(zsl_run, tmp_path, monkey
 
 
 def test_report_imports_no_training_stack():
-    check = ("import sys, emozsl.report_runs; "
+    check = ("import sys, emozsl.commands.report; "
              "assert 'torch' not in sys.modules and 'emozsl.train' not in sys.modules, sorted(sys.modules)")
     result = subprocess.run([sys.executable, "-c", check], check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -247,7 +292,7 @@ def test_eval_of_some_emotions_keeps_the_full_tables(zsl_run, tmp_path):
     run = copy_run(zsl_run, tmp_path / "run")
     report_training_result(run)  # what `emozsl train` leaves in RUN/eval/
     full = {p.name: p.read_text() for p in (run / "eval").iterdir()}
-    text, files = evaluate_and_report(run, ["happy", "fear"], device="cpu")
+    text, files = evaluate_and_report(run, EvalSettings(emotions="happy,fear", device="cpu"))
     assert [f.name for f in files] == ["eval_happy_fear.csv", "eval_happy_fear.md", "eval_happy_fear.json",
                                        "eval_happy_fear.scores.csv"]
     assert {p.name: p.read_text() for p in (run / "eval").glob("eval.*")} == full

@@ -173,3 +173,56 @@ def test_split_never_replaces_a_manifest_of_other_data(tmp_path, monkeypatch):
         f"Error: {Path('splits/mosei_zsl_fear_seed0.json')}: holds a split of other data (or is no split manifest); "
         "pass --out to write this one elsewhere, or delete the file"], again.output
     assert (tmp_path / "splits" / "mosei_zsl_fear_seed0.json").read_text() == made
+
+
+def test_split_reads_the_declared_corpus_and_emotions_never_the_data_sets_name(tmp_path):
+    """`--dataset` is checked against the corpus the format declares, and the 9-class files are
+    needed for IEMOCAP's 4-class label set (its corpus and its emotions), whatever the data set's
+    name says."""
+    from emozsl.data import write_safe_h5
+    from emozsl.data.corpora import MOSEI
+    from emozsl.errors import FieldError
+    from emozsl.splits import write_split
+
+    iemocap4 = load_dataset(write_mult(tmp_path / "iemocap_data.pkl"), trust_pickle=True)
+    iemocap4.name = "my_recordings"  # a name that says nothing: the HDF5 copy records the corpus
+    renamed = write_safe_h5(iemocap4, tmp_path / "renamed.h5")
+    with pytest.raises(EmozslError, match="pass --extra DIR"):
+        write_split(str(renamed), None, "happy", None, None, 0.01, 0, str(tmp_path / "a.json"))
+    path, manifest = write_split(str(renamed), None, None, None, None, 0.01, 0, str(tmp_path / "b.json"),
+                                 dataset="iemocap")
+    assert path.exists() and manifest["protocol"] == "supervised"
+    with pytest.raises(FieldError, match="holds iemocap data"):
+        write_split(str(renamed), None, None, None, None, 0.01, 0, str(tmp_path / "c.json"), dataset="mosei")
+
+    iemocap4.name, iemocap4.corpus = "iemocap4", MOSEI  # IEMOCAP's name, declared multi-label
+    declared = write_safe_h5(iemocap4, tmp_path / "declared.h5")
+    _, manifest = write_split(str(declared), None, "happy", None, None, 0.01, 0, str(tmp_path / "d.json"),
+                              dataset="mosei")
+    assert manifest["unseen"] == ["happy"] and manifest["positives"]["train"]["happy"] == 0
+
+
+def test_a_table_records_its_corpus_and_is_read_once(tmp_path, monkeypatch):
+    """write_raw_table records the corpus load_dataset set; load_dataset reads a table once (its
+    corpus with its rows); the corpus column, not the dataset name, is what `split --dataset` reads."""
+    from emozsl.data.readers import utterance_table
+    from emozsl.data.corpora import IEMOCAP
+    from emozsl.data.readers.utterance_table import write_raw_table
+
+    rows = [f"u{i},{split},words {i},u{i}.wav,u{i}/,{emotion},clips,iemocap"
+            for i, (split, emotion) in enumerate([(s, e) for s in ("train", "valid", "test")
+                                                  for e in ("anger", "happy", "sad", "anger")])]
+    table = tmp_path / "utterances.csv"
+    table.write_text("id,split,text,audio,frames,labels,dataset,corpus\n" + "\n".join(rows) + "\n")
+    reads = []
+    real_rows = utterance_table._table_rows
+    monkeypatch.setattr(utterance_table, "_table_rows", lambda file: reads.append(file) or real_rows(file))
+    dataset = load_dataset(table)
+    assert dataset.corpus is IEMOCAP and dataset.name == "clips" and reads == [table]
+
+    copy = write_raw_table(dataset, tmp_path / "copy" / "utterances.csv")
+    assert copy.read_text().splitlines()[0].split(",")[8:10] == ["dataset", "corpus"]
+    assert load_dataset(copy).corpus is IEMOCAP
+    table.write_text(table.read_text().replace(",iemocap\n", ",klingon\n"))
+    with pytest.raises(EmozslError, match="corpus 'klingon': expected one of mosei, iemocap, cherma, other"):
+        load_dataset(table)

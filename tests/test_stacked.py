@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from emozsl.config import RunConfig
-from emozsl.crossval import repeated_runs
-from emozsl.data.raw_synth import synth_raw
+from emozsl.commands.crossval import repeated_runs
+from emozsl.data.generated.raw_synth import synth_raw
 from emozsl.runs import CHECKPOINT_FILE, RunDir
-from emozsl.sweep import load_sweep, plan_groups, run_sweep
+from emozsl.commands.sweep import load_sweep, plan_groups, run_sweep
 
 RUN_FILES = {"config.json", "split.json", "metadata.json", "metrics.jsonl", "checkpoint.pt", "reference.pt",
              "results.json"}

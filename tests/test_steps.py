@@ -17,10 +17,10 @@ from emozsl.batches import (
     media_items,
     padded_length,
 )
-from emozsl.bench import graph_breaks
+from emozsl.commands.bench import graph_breaks
 from emozsl.config import RunConfig
 from emozsl.data import SplitData
-from emozsl.data.raw_synth import synth_raw
+from emozsl.data.generated.raw_synth import synth_raw
 from emozsl.models import REGISTRY
 from emozsl.models.build import build_model
 from emozsl.models.mesm import SparseCNN

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from emozsl.data import load_dataset
-from emozsl.data.iemocap import IEMOCAP4_EMOTIONS
-from emozsl.data.synth import MOSEI_SIZES, synth_mosei, write_synth
+from emozsl.data.readers.iemocap import IEMOCAP4_EMOTIONS
+from emozsl.data.generated.synth import MOSEI_SIZES, synth_mosei, write_synth
 from emozsl.errors import EmozslError
 
 

@@ -8,11 +8,12 @@ from click.testing import CliRunner
 
 from emozsl.cli import main
 from emozsl.config import RunConfig
-from emozsl.crossval import SUMMARY_FILE, aggregate_results
+from emozsl.commands.crossval import SUMMARY_FILE
 from emozsl.data import load_dataset
-from emozsl.data.synth import write_synth
+from emozsl.data.generated.synth import write_synth
 from emozsl.errors import EmozslError
 from emozsl.evaluate import evaluate_run
+from emozsl.reports import aggregate_results
 from emozsl.splits import fold_dataset
 from emozsl.train import train
 

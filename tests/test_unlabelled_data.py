@@ -13,7 +13,7 @@ from conftest import N_MOSEI, write_h5, write_mosei
 from emozsl.data import load_dataset
 from emozsl.data.dataset import UNSPLIT, MultimodalDataset, SplitData
 from emozsl.data.info import describe_path, summary_of
-from emozsl.data.media_refs import AudioRef, FramesRef
+from emozsl.data.media.refs import AudioRef, FramesRef
 from emozsl.errors import EmozslError
 
 RATE = 16000

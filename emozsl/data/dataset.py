@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emozsl.data.corpora import Corpus
 from emozsl.errors import EmozslError
 from emozsl.numeric import largest_beyond_float32
 
@@ -66,6 +67,9 @@ class MultimodalDataset:
     imputed: dict[str, int] = field(default_factory=dict)  # "split/modality" -> values set to 0 by --impute zero
     notes: list[str] = field(default_factory=list)  # a reader's choices, said in `data info` (which file it used, ...)
     labelled: bool = True  # False: data to score only (`emozsl predict`); no emotions, (N, 0) labels
+    # The corpus whose protocol the data follow, as their format declares it (load_dataset sets it);
+    # None for a data set built in code, whose HDF5 copy then records none.
+    corpus: Corpus | None = None
 
     def __post_init__(self):
         """Every reader's output obeys one shape contract, checked once here: the three splits (for
@@ -175,6 +179,7 @@ class MultimodalDataset:
 
 
 IMPUTE_CHOICES = ("none", "zero")
+IMPUTE_DEFAULT = "none"  # refuse non-finite features: a reader's, `load_dataset`'s and `--impute`'s default
 IMPUTE_HINT = "pass --impute zero to set them to 0, as the field's loaders do"
 
 
@@ -215,7 +220,7 @@ class FeatureValues:
     - any other NaN, +inf or -inf is refused in one line naming file, field, count and sign, unless
       `impute` is "zero" (`--impute zero`): then it is set to 0 and counted (`imputed`), which
       the data's fingerprint and the run's config record."""
-    impute: str = "none"
+    impute: str = IMPUTE_DEFAULT
     neg_inf_replaced: dict[str, int] = field(default_factory=dict)  # "split/modality" -> count
     imputed: dict[str, int] = field(default_factory=dict)
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emozsl.data.dataset import IMPUTE_DEFAULT
 from emozsl.data.formats import load_dataset
 
 
-def summary_of(path: str | Path, trust_pickle: bool = False, impute: str = "none") -> dict:
+def summary_of(path: str | Path, trust_pickle: bool = False, impute: str = IMPUTE_DEFAULT) -> dict:
     """The summary of the data at `path` (MultimodalDataset.summary), which may be unlabelled."""
     return load_dataset(path, trust_pickle, impute, labels="optional").summary()
 
 
-def describe_path(path: str | Path, trust_pickle: bool = False, impute: str = "none") -> str:
+def describe_path(path: str | Path, trust_pickle: bool = False, impute: str = IMPUTE_DEFAULT) -> str:
     """What `emozsl data info` prints for the data at `path`, labelled or not."""
     return format_summary(summary_of(path, trust_pickle, impute))
 

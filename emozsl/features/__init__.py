@@ -1,6 +1,6 @@
 """Feature extraction: a user's raw recordings -> the feature layout the feature backbones train on
 (emozsl's safe HDF5 copy), offline, with the recipe recorded in the file. Imports only the
-foundations (emozsl/data/, embeddings.py, errors.py, extras.py, fileio.py)."""
+foundations (emozsl/data/, emozsl/embeddings/, errors.py, extras.py, fileio.py)."""
 
 from emozsl.features.align import overlap_means, pool_windows
 from emozsl.features.extract import ALIGN_CHOICES, DEFAULT_MAX_STEPS, Extraction, extract_features

@@ -25,31 +25,29 @@ Extraction.summary): {"clips", "extracted", "media_seconds", "seconds" (wall), "
 count}, "failed": [{"id", "error"}], "cached": {modality: clips read from the cache}, and with
 OpenFace "frames_face_lost"}.
 
-The cache: each clip's extracted (values, times) per modality, before alignment, is kept under
-cache_root()/features/MODALITY/KEY.npz, KEY the sha256 of the extractor's spec, its version, the
-sha256 of its files (model folder, word-vector file), its packages' versions, the settings that
-affect it, and the clip's input: its media file as it is now (path, size, modification time,
-inode), its OpenFace CSV, or its words. A killed extraction resumes where it stopped; a second one
-of the same source reads every clip back. `cache=False` neither reads nor writes it.
+The per-clip cache (a killed extraction resumes where it stopped; a second one of the same source
+reads every clip back; `cache=False` neither reads nor writes it) and the pool of workers for the
+per-clip extractors (openSMILE, log-mel, MFCC, OpenFace CSVs; `workers`, default the idle cores)
+are runner.py's. A progress bar per modality shows the clips done.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
+from tqdm import tqdm
 
 import emozsl
 from emozsl.data import MultimodalDataset, SplitData, load_dataset, write_safe_h5
-from emozsl.data.utterance_table import table_path
-from emozsl.errors import EmozslError, first_line
+from emozsl.data.readers.utterance_table import table_path
+from emozsl.errors import EmozslError
 from emozsl.features import extractors as impl
 from emozsl.features.align import (
     WORDS_SUFFIX,
@@ -61,12 +59,12 @@ from emozsl.features.align import (
 )
 from emozsl.features.recipe import RECIPE_ATTRIBUTE, RECIPE_VERSION, package_version, sha256_of
 from emozsl.features.registry import MODALITY_KINDS, parse_spec
+from emozsl.features.runner import ClipPool, cache_key, clip_input, count, pool_workers, run_clip
 from emozsl.fileio import cache_root, replacing
 
 DEFAULT_MAX_STEPS = 50
 ALIGN_CHOICES = ("auto", "word", "none")
 TIMING_SLACK = 0.5  # s a clip's last word may end past its audio (aligners overshoot); more is a bad clip
-CACHE_FORMAT = "1"
 log = logging.getLogger("emozsl")
 
 
@@ -93,78 +91,13 @@ def _audio_seconds(u: impl.Utterance) -> float | None:
         return len(np.asarray(ref.samples)) / float(ref.rate) if ref.rate else None
     if ref.path is None:
         return None
-    from emozsl.data.media import audio_info
+    from emozsl.data.media.decode import audio_info
 
     try:
         frames, rate = audio_info(Path(ref.path), u.uid, ref.rate)
     except EmozslError as exc:
         raise impl.ClipError(str(exc), "media") from None
     return frames / rate
-
-
-def _key(*parts) -> str:
-    digest = hashlib.sha256(CACHE_FORMAT.encode())
-    for part in parts:
-        data = part if isinstance(part, bytes) else str(part).encode()
-        digest.update(len(data).to_bytes(8, "little") + data)
-    return digest.hexdigest()
-
-
-def _stat(path) -> str:
-    """A file as it is now: path, size, modification time, inode (no read: resumes stay fast)."""
-    path = Path(path).resolve()
-    status = os.stat(path)
-    return f"{path}|{status.st_size}|{status.st_mtime_ns}|{status.st_ino}"
-
-
-def _clip_input(modality: str, name: str, arg: str | None, u: impl.Utterance) -> list | None:
-    """What the clip's output depends on besides the extractor; None: no cache entry (the extractor
-    then names the fault)."""
-    try:
-        if modality == "text":
-            return [json.dumps([u.text, u.words])]
-        if modality == "audio":
-            ref = u.audio
-            if ref is None:
-                return None
-            if ref.samples is not None:
-                return [hashlib.sha256(np.ascontiguousarray(ref.samples, np.float64).tobytes()).hexdigest(), ref.rate]
-            return [_stat(ref.path), ref.rate] if ref.path else None
-        if name == "openface":
-            file = impl.openface_csv(u, Path(arg) if arg else None)
-            return [_stat(file)] if file is not None else None
-        ref = u.frames
-        if ref is None:
-            return None
-        if ref.video is not None:
-            return [_stat(ref.video)]
-        from emozsl.data.media import frame_files
-
-        return [ref.fps, *(_stat(f) for f in frame_files(Path(ref.folder), u.uid, ref.prefix))]
-    except (OSError, EmozslError):
-        return None
-
-
-def _cache_read(path: Path):
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            values = z["values"]
-            times = z["times"] if "times" in z.files else None
-            extra = json.loads(str(z["extra"]))
-        return values, times, extra
-    except Exception:  # noqa: BLE001 (a missing, partial or foreign entry is a miss)
-        return None
-
-
-def _cache_write(path: Path, values, times, extra: dict) -> None:
-    arrays = {"values": np.asarray(values, np.float32), "extra": np.array(json.dumps(extra))}
-    if times is not None:
-        arrays["times"] = np.asarray(times, np.float64)
-    try:
-        with replacing(path, durable=False) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-    except (OSError, EmozslError) as exc:  # a full or read-only cache never stops an extraction
-        log.debug("feature cache: cannot write %s (%s)", path, first_line(exc))
 
 
 def _utterances(dataset: MultimodalDataset) -> list[tuple[str, int, impl.Utterance]]:
@@ -216,18 +149,19 @@ def _fit(values: np.ndarray, steps: int, dim: int) -> np.ndarray:
 def extract_features(source: str | Path, out: str | Path, text: str | None = None, audio: str | None = None,
                      visual: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, align: str = "auto",
                      words_dir: str | Path | None = None, frame_interval: float = 0.5, device: str = "cpu",
-                     progress=None, overwrite: bool = True, strict: bool = False, cache: bool = True
-                     ) -> Extraction:
+                     overwrite: bool = True, strict: bool = False, cache: bool = True, workers: int | None = None,
+                     trust_pickle: bool = False) -> Extraction:
     """Extract features of the raw data set `source` into the emozsl HDF5 file `out`.
 
     text / audio / visual: an extractor spec NAME[:ARG] of the registry (registry.EXTRACTORS), or
     None to leave the modality out (at least one is needed). `max_steps`: the most steps per
     modality (words when word-aligned). `align`: auto, word or none (module docstring).
     `words_dir`: a folder of STEM.words.csv timing files. `frame_interval`: seconds between the
-    frames an image encoder sees. `progress(modality, done, total)` is called after each utterance.
-    `overwrite` False refuses an existing `out` (the command line's default, so training data are
+    frames an image encoder sees. `overwrite` False refuses an existing `out` (the command line's default, so training data are
     never replaced by accident). `strict`: stop at the first bad clip instead of leaving it out
-    (module docstring). `cache`: read and write the per-clip cache. Returns the output path, the
+    (module docstring). `cache`: read and write the per-clip cache. `workers`: processes for the
+    per-clip extractors (runner.pool_workers; None: the cores, 1: none). `trust_pickle`: a words:FILE
+    may be a gensim save (a pickle, which runs code when loaded). Returns the output path, the
     recipe (also stored in `out`), the data set written and the summary."""
     started = time.perf_counter()
     if align not in ALIGN_CHOICES:
@@ -269,7 +203,7 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
             raise EmozslError(f"{source}: utterance {silent[0]} has no transcript ({len(silent)} of {len(utterances)} "
                               f"have none; a clip's is NAME.txt beside it); give them one, or leave out --text")
     settings = impl.Settings(frame_interval=float(frame_interval), words_dir=str(words_dir) if words_dir else None,
-                             device=device)
+                             device=device, trust_pickle=trust_pickle)
     opened = {m: getattr(impl, row.opener)(arg, settings) for m, (row, arg) in rows.items()}
     counts = {"words_cut": 0, "empty_words": {m: 0 for m in opened}}
     if align == "word":
@@ -307,64 +241,54 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
     folder = cache_root() / "features"
     cached = {m: 0 for m in opened}
     steps: dict[str, dict[int, np.ndarray]] = {}
+    pooled = {m: specs[m] for m, (row, _) in rows.items() if row.per_clip and opened[m].prepare is None}
+    workers = pool_workers(workers, len(utterances) - len(failed)) if pooled else 1
+    tasks: dict[str, list] = {}
     for modality, extractor in opened.items():
         row, arg = rows[modality]
-        base = _key(modality, specs[modality], row.version, *(f["sha256"] for f in files[modality]),
-                    *(f"{p}={package_version(p)}" for p in extractor.packages),
-                    settings.frame_interval if modality == "visual" else "", device if row.name == "hf" else "")
-        if extractor.prepare is not None:
-            extractor.prepare([u for k, u in enumerate(utterances) if k not in failed])
-        results: dict[int, np.ndarray] = {}
+        base = cache_key(modality, specs[modality], row.version, *(f["sha256"] for f in files[modality]),
+                         *(f"{p}={package_version(p)}" for p in extractor.packages),
+                         settings.frame_interval if modality == "visual" else "", device if row.name == "hf" else "")
+        tasks[modality] = []
         for k, u in enumerate(utterances):
-            if k in failed:
-                continue
-            part = _clip_input(modality, row.name, arg, u) if cache else None
-            entry = folder / modality / f"{_key(base, *part)}.npz" if part is not None else None
-            hit = _cache_read(entry) if entry is not None and entry.is_file() else None
-            if hit is not None:
-                values, times, extra = hit
-                cached[modality] += 1
-                for name, delta in extra["stats"].items():
-                    extractor.stats[name] = extractor.stats.get(name, 0) + delta
-                for name, members in extra["seen"].items():
-                    extractor.seen[name].update(members)
-                    extractor.stats[name] = len(extractor.seen[name])
-                if times is None and u.words is not None:
-                    times = impl.word_times(u)
-            else:
-                before = dict(extractor.stats)
-                extractor.clip_seen = {}
-                try:
-                    values, times = extractor(u)
-                except KeyboardInterrupt:
-                    raise
-                except impl.ClipError as exc:
-                    fail(k, exc.cause, str(exc))
-                    continue
-                except EmozslError as exc:
-                    fail(k, "extractor", f"{modality} {specs[modality]}: {exc}")
-                    continue
-                except Exception as exc:  # noqa: BLE001 (a library's own error on this clip's data)
-                    fail(k, "extractor", f"{modality} {specs[modality]}: {type(exc).__name__}: {first_line(exc)}")
-                    continue
-                if entry is not None:
-                    delta = {n: v - before.get(n, 0) for n, v in extractor.stats.items()
-                             if n not in extractor.seen and isinstance(v, int) and v != before.get(n, 0)}
-                    _cache_write(entry, values, times, {"stats": delta, "seen": {
-                        n: sorted(v) for n, v in extractor.clip_seen.items()}})
-            if times is not None and len(times):
-                seconds.setdefault(k, float(np.max(times[:, 1])))
-            if align == "word":
-                spans = impl.word_times(u)
-                if modality != "text":
-                    values, taken = overlap_means(times[:, 0], times[:, 1], values, spans[:, 0], spans[:, 1])
-                    counts["empty_words"][modality] += int((taken == 0).sum())
-            else:
-                values, _ = pool_windows(values, times, max_steps)
-            results[k] = np.asarray(values, np.float32).reshape(len(values), -1)
-            if progress is not None:
-                progress(modality, k + 1, len(utterances))
-        steps[modality] = results
+            if k not in failed:
+                part = clip_input(modality, row.name, arg, u) if cache else None
+                entry = folder / modality / f"{cache_key(base, *part)}.npz" if part is not None else None
+                tasks[modality].append((k, u, entry))
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ClipPool(pooled, settings, workers)) if workers > 1 else None
+        # every pooled modality's clips queued at once: the workers start while this process runs the others
+        submitted = {m: pool.submit(m, specs[m], tasks[m]) for m in pooled} if pool is not None else {}
+        for modality, extractor in opened.items():
+            if extractor.prepare is not None:
+                extractor.prepare([u for k, u in enumerate(utterances) if k not in failed])
+            outcomes = submitted.get(modality) or (
+                (k, run_clip(extractor, modality, specs[modality], u, entry)) for k, u, entry in tasks[modality]
+                if k not in failed)
+            results: dict[int, np.ndarray] = {}
+            with tqdm(total=len(tasks[modality]), desc=f"{modality} {specs[modality]}", unit="clip", leave=False,
+                      disable=None) as bar:
+                for k, outcome in outcomes:
+                    bar.update()
+                    if k in failed:  # failed in an earlier modality while this one was queued
+                        continue
+                    if outcome.error is not None:
+                        fail(k, outcome.cause, outcome.error)
+                        continue
+                    count(extractor, outcome)
+                    cached[modality] += outcome.cached
+                    values, times, u = outcome.values, outcome.times, utterances[k]
+                    if times is not None and len(times):
+                        seconds.setdefault(k, float(np.max(times[:, 1])))
+                    if align == "word":
+                        spans = impl.word_times(u)
+                        if modality != "text":
+                            values, taken = overlap_means(times[:, 0], times[:, 1], values, spans[:, 0], spans[:, 1])
+                            counts["empty_words"][modality] += int((taken == 0).sum())
+                    else:
+                        values, _ = pool_windows(values, times, max_steps)
+                    results[k] = np.asarray(values, np.float32).reshape(len(values), -1)
+            steps[modality] = results
     if len(failed) == len(utterances):
         cause, line = failed[0]
         raise EmozslError(f"{source}: every clip failed ({len(failed)} of {len(utterances)}); the first: {line}")
@@ -393,7 +317,7 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
                "media_seconds": round(sum(seconds.get(k, 0.0) for k in kept), 3), "seconds": 0.0,
                "failures": failures,
                "failed": [{"id": utterances[k].uid, "error": line} for k, (_, line) in sorted(failed.items())],
-               "cached": cached}
+               "cached": cached, "workers": workers}
     if "visual" in rows and rows["visual"][0].name == "openface":
         summary["frames_face_lost"] = int(opened["visual"].stats.get("frames_face_lost", 0))
     packages = {"emozsl": emozsl.__version__, "numpy": package_version("numpy"), "h5py": package_version("h5py")}
@@ -431,7 +355,7 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         notes.append(f"clips left out (extraction failed): {len(failed)} of {len(utterances)} ("
                      + ", ".join(f"{c} {n}" for c, n in sorted(failures.items())) + ")")
     result = MultimodalDataset(dataset.name, list(dataset.emotions), splits, str(source), notes=notes,
-                               dropped=dropped, labelled=dataset.labelled)
+                               dropped=dropped, labelled=dataset.labelled, corpus=dataset.corpus)
     summary["seconds"] = round(time.perf_counter() - started, 3)
     with replacing(out) as tmp:
         write_safe_h5(result, tmp)

@@ -17,8 +17,8 @@ from importlib import metadata
 from pathlib import Path
 
 from emozsl.data.hdf5 import open_h5
-from emozsl.embeddings import file_sha256, folder_sha256
 from emozsl.errors import EmozslError
+from emozsl.fileio import file_sha256, folder_sha256
 
 RECIPE_ATTRIBUTE = "emozsl_recipe"
 RECIPE_VERSION = 1

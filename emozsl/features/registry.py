@@ -3,7 +3,8 @@
 
 Each row: name, modality, what it needs (an argument and the optional libraries), dim (None when
 the model or file sets it), rate (what one step is, before alignment), version (bumped whenever
-its output changes; recorded in the recipe) and the function that opens it.
+its output changes; recorded in the recipe), the function that opens it, and whether its clips are
+shared among worker processes (`per_clip`: runner.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Extractor:
     opener: str  # "module:function" of emozsl.features.extractors: (arg, settings) -> an opened extractor
     arg: str | None = None  # the argument's metavar; None: takes none
     arg_required: bool = True  # with `arg`: False when the argument is optional
+    per_clip: bool = False  # single-threaded work on each clip: clips shared among worker processes (runner.py)
 
     @property
     def usage(self) -> str:
@@ -40,15 +42,15 @@ EXTRACTORS: tuple[Extractor, ...] = (
     Extractor("hf", "text", "FOLDER: a local Hugging Face text encoder (AutoTokenizer + AutoModel); [text] extra",
               None, "word (tokens mean-pooled per word)", 1, "hf_text", "FOLDER"),
     Extractor("logmel", "audio", "N mel bins (default 80); [media] extra", None,
-              "10 ms frame (25 ms window, 16 kHz)", 1, "logmel", "N", False),
+              "10 ms frame (25 ms window, 16 kHz)", 1, "logmel", "N", False, True),
     Extractor("mfcc", "audio", "N coefficients (default 13, of 40 mel bands); [media] extra", None,
-              "10 ms frame (25 ms window, 16 kHz)", 1, "mfcc", "N", False),
+              "10 ms frame (25 ms window, 16 kHz)", 1, "mfcc", "N", False, True),
     Extractor("opensmile", "audio", "SET: egemaps (eGeMAPSv02, 25 LLDs) or compare (ComParE_2016, 65 LLDs); "
-              "[opensmile] extra", None, "10 ms frame (LLDs)", 1, "opensmile", "SET"),
+              "[opensmile] extra", None, "10 ms frame (LLDs)", 1, "opensmile", "SET", per_clip=True),
     Extractor("hf", "audio", "FOLDER: a local wav2vec 2.0 / HuBERT folder (AutoFeatureExtractor + AutoModel); "
               "[text] extra", None, "20 ms frame", 1, "hf_audio", "FOLDER"),
     Extractor("openface", "visual", "DIR: OpenFace 2 FeatureExtraction CSVs (ID.csv or CLIP.csv), else STEM.csv "
-              "beside each video", 49, "video frame (OpenFace rows)", 1, "openface", "DIR", False),
+              "beside each video", 49, "video frame (OpenFace rows)", 1, "openface", "DIR", False, True),
     Extractor("hf", "visual", "FOLDER: a local Hugging Face image encoder (ViT, CLIP vision: AutoImageProcessor "
               "+ AutoModel); [text] and [media] extras", None, "frame every 0.5 s (face crop)", 1, "hf_visual",
               "FOLDER"),

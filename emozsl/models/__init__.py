@@ -1,5 +1,6 @@
-"""Backbones, each registered once here with its options' kinds (see registry.py). Importing this
-package does not import torch; `emozsl.models.build` builds them."""
+"""Backbones, each registered once here with its options' kinds (see registry.py: `Backbone`, and
+`BackboneModule`, the contract of what a factory returns, checked when one is registered and
+built). Importing this package does not import torch; `emozsl.models.build` builds them."""
 
 from emozsl.models.registry import (
     COUNT,
@@ -15,6 +16,7 @@ from emozsl.models.registry import (
     REGISTRY,
     SIMILARITIES,
     Backbone,
+    BackboneModule,
     Kind,
     choice,
     get_backbone,
@@ -64,4 +66,5 @@ register(Backbone("mesm", "emozsl.models.mesm:MESM", "Dai et al., NAACL 2021 (ME
                   options={**END_TO_END, "top_p": FRACTION, "attention_dim": COUNT}, inputs="raw", epochs=20))
 
 __all__ = ["COUNT", "COUNT0", "EMOTION_MAPS", "FLAG", "FRACTION", "HEADS", "HEAD_DEFAULTS", "PATH", "POSITIVE", "RATE",
-           "REGISTRY", "SIMILARITIES", "Backbone", "Kind", "choice", "get_backbone", "register", "resolve_options"]
+           "REGISTRY", "SIMILARITIES", "Backbone", "BackboneModule", "Kind", "choice", "get_backbone", "register",
+           "resolve_options"]

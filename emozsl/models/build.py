@@ -18,7 +18,7 @@ def build_model(name: str, input_dims: dict[str, int], word_dim: int, options: d
     head needs `trained_vectors`, the (K, word_dim) vectors of the emotions it is trained on."""
     resolved = resolve_options(name, options)
     try:
-        backbone = get_backbone(name).factory(input_dims, word_dim, **resolved)
+        backbone = get_backbone(name).build(input_dims, word_dim, **resolved)
     except FieldError as exc:  # a backbone checks its own named choices: say which option it was
         if exc.field in resolved:
             raise FieldError(f"model_options.{exc.field}", exc.value, exc.reason) from None

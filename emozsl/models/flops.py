@@ -13,8 +13,8 @@ import math
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from emozsl.data.media import MediaSettings
-from emozsl.data.media_refs import MEDIA_STEP_DIMS
+from emozsl.data.media.decode import MediaSettings
+from emozsl.data.media.refs import MEDIA_STEP_DIMS
 from emozsl.errors import FieldError
 from emozsl.models.build import build_model
 from emozsl.models.mesm import SparseCNN

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from emozsl.errors import EmozslError, check_choice
-from emozsl.models.registry import EMOTION_MAPS, HEADS, SIMILARITIES
+from emozsl.models.registry import EMOTION_MAPS, HEAD_DEFAULTS, HEADS, SIMILARITIES
 
 
 def emotion_map(word_dim: int, dim: int, kind: str) -> nn.Module:
@@ -45,7 +45,7 @@ class FusedHead(nn.Module):
 
 class EmotionEmbeddingHead(FusedHead):
     def __init__(self, space_dims: dict[str, int], word_dim: int, fused_spaces: tuple[str, ...],
-                 similarity: str = "dot", map_kind: str = "linear"):
+                 similarity: str = HEAD_DEFAULTS["similarity"], map_kind: str = HEAD_DEFAULTS["emotion_map"]):
         super().__init__(fused_spaces)
         self.similarity = check_choice("similarity", similarity, SIMILARITIES)
         check_choice("emotion_map", map_kind, EMOTION_MAPS)

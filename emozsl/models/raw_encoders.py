@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from emozsl.data.media import MediaSettings
-from emozsl.errors import EmozslError, FieldError
-from emozsl.extras import install_hint
+from emozsl.data.media.decode import MediaSettings
+from emozsl.errors import FieldError
+from emozsl.extras import transformers_module
 from emozsl.models.sequence import ITEM_ROWS, LENGTHS, SLOTS, sinusoidal_positions
 
 FACE_MEAN = (159.0, 111.0, 102.0)  # the original's normalisation of 0-255 face crops
@@ -80,11 +80,7 @@ class PretrainedTextEncoder(nn.Module):
 
     def __init__(self, path: str, max_tokens: int):
         super().__init__()
-        try:
-            import transformers
-        except ImportError:
-            raise EmozslError(f"text_model needs the optional text libraries: {install_hint('text')}") from None
-        transformers.utils.logging.disable_progress_bar()
+        transformers = transformers_module("text_model")
         if not (Path(path) / "config.json").is_file():
             raise FieldError("text_model", path, "not a local Hugging Face model folder (no config.json there); "
                              "models are never downloaded")

@@ -12,9 +12,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from emozsl.errors import FieldError, check_choice
+from emozsl.errors import EmozslError, FieldError, check_choice
 
 # The emotion head every backbone gets (the paper's: word vectors, linear maps, dot product).
 HEADS = ("embedding", "linear")
@@ -70,12 +70,26 @@ def choice(source: str) -> Kind:
     return Kind("choice", str, "a choice", source=source)
 
 
+INPUTS = ("features", "raw")
+
+
+@runtime_checkable
+class BackboneModule(Protocol):
+    """What a backbone's factory returns: a torch module that, called on a batch in emozsl.batches'
+    form (models/sequence.py), gives {space: (B, d)} float tensors, d = space_dims[space]. Optional
+    attributes, read where present: `fused_spaces` (the spaces the prediction fuses; default all),
+    `auxiliary_spaces` (spaces trained against their own modality's labels); a raw-media backbone
+    also has `pad_id` (the token id text batches are padded with). `Backbone.build` checks this."""
+
+    space_dims: Mapping[str, int]  # space -> width d
+
+    def __call__(self, batch: dict) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Backbone:
     """`target` ("module:Class") names the factory: factory(input_dims, word_dim, **options) -> a
-    module mapping features to {space: (B, d)}, with `space_dims` (and optionally `fused_spaces`,
-    the spaces the prediction fuses, and `auxiliary_spaces`, spaces trained against their own
-    modality's labels). Its keyword defaults are the options' defaults; `options` declares each
+    BackboneModule. Its keyword defaults are the options' defaults; `options` declares each
     one's Kind (a test checks that every option has one and every default passes it). Options
     valid alone but not together (a width its heads must divide) are the factory's to check in
     __init__, as a FieldError on one option naming the others, so the meta-device check
@@ -98,13 +112,52 @@ class Backbone:
         params = list(inspect.signature(self.factory).parameters.values())[2:]
         return {p.name: p.default for p in params}
 
+    def build(self, input_dims: dict[str, int], word_dim: int, **options):
+        """factory(input_dims, word_dim, **options), checked against BackboneModule: a module that
+        breaks the contract is an EmozslError naming this backbone, before the head is joined."""
+        module = self.factory(input_dims, word_dim, **options)
+        if fault := _contract_fault(self, module):
+            raise EmozslError(f"backbone '{self.name}' ({self.target}): {fault}")
+        return module
+
+
+def _contract_fault(backbone: Backbone, module) -> str | None:
+    """What `module` breaks of BackboneModule, or None."""
+    if not isinstance(module, BackboneModule):
+        missing = "space_dims" if callable(module) else "__call__ (it maps a batch to its spaces)"
+        return f"the factory returned {type(module).__name__}, which has no {missing}"
+    dims = module.space_dims
+    if not isinstance(dims, Mapping) or not dims:
+        return "space_dims must be a non-empty {space: width} mapping"
+    bad = [f"{s}={d!r}" for s, d in dims.items() if not isinstance(s, str) or not isinstance(d, int) or d < 1]
+    if bad:
+        return f"space_dims {', '.join(bad)}: each must be a space name with a width of at least 1"
+    for optional in ("fused_spaces", "auxiliary_spaces"):
+        unknown = [s for s in getattr(module, optional, ()) if s not in dims]
+        if unknown:
+            return f"{optional} {', '.join(map(str, unknown))} not in space_dims ({', '.join(dims)})"
+    if backbone.inputs == "raw" and not isinstance(getattr(module, "pad_id", None), int):
+        return "a raw-media backbone needs an integer pad_id"
+    return None
+
 
 REGISTRY: dict[str, Backbone] = {}
 
 
 def register(backbone: Backbone) -> None:
-    if backbone.name in REGISTRY:
-        raise ValueError(f"backbone '{backbone.name}' registered twice")
+    """Add `backbone` to REGISTRY, checking its declaration without importing its module (no torch):
+    a new name, a "module:Attribute" target, inputs among INPUTS, a Kind per option, epochs at least 1.
+    A fault is an EmozslError naming the backbone."""
+    module, _, attribute = backbone.target.partition(":")
+    faults = [fault for broken, fault in (
+        (backbone.name in REGISTRY, "registered twice"),
+        (not (module and attribute.isidentifier()), f"target {backbone.target!r} is not 'module:Attribute'"),
+        (backbone.inputs not in INPUTS, f"inputs {backbone.inputs!r}: choose one of {', '.join(INPUTS)}"),
+        (not all(isinstance(k, Kind) for k in backbone.options.values()), "every option needs a Kind"),
+        (not (isinstance(backbone.epochs, int) and backbone.epochs >= 1), "epochs must be at least 1"),
+    ) if broken]
+    if faults:
+        raise EmozslError(f"backbone '{backbone.name}': {'; '.join(faults)}")
     REGISTRY[backbone.name] = backbone
 
 

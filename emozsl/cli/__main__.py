@@ -1,0 +1,5 @@
+"""`python -m emozsl.cli`: the `emozsl` command."""
+
+from emozsl.cli import main
+
+main()
