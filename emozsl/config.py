@@ -23,6 +23,7 @@ from pathlib import Path
 from emozsl.calibration import CALIBRATIONS
 from emozsl.data import IMPUTE_CHOICES, MODALITIES, default_data_path
 from emozsl.data.dataset import IMPUTE_DEFAULT, SPLITS
+from emozsl.data.formats import missing_data
 from emozsl.errors import EmozslError, FieldError, check_choice
 from emozsl.features import ALIGN_CHOICES, DEFAULT_MAX_STEPS
 from emozsl.fileio import read_json
@@ -468,7 +469,7 @@ class FeaturesSettings(CommandSettings):
     no_cache: bool = setting(False, "Extract every clip anew (default: reuse each clip's cached features, so a "
                              "killed extraction resumes).", flag="--no-cache", role="placement")
     workers: int | None = setting(None, "Processes extracting clips at once for the per-clip extractors (openSMILE, "
-                                  "log-mel, MFCC, OpenFace CSVs) [default: the idle cores].", check=AT_LEAST_1,
+                                  "log-mel, MFCC, OpenFace CSVs) [default: one per core from 32 clips].", check=AT_LEAST_1,
                                   flag="--workers", role="placement")
 
 
@@ -533,7 +534,7 @@ def check_sources(config: RunConfig, where: str | None = None) -> None:
     for name in ("data", "extra", "split", "embeddings", "label_encoder"):
         value = getattr(config, name)
         if value is not None and not Path(value).exists():
-            raise FieldError(name, value, "no such file or folder", where)
+            raise FieldError(name, value, missing_data(value) if name == "data" else "no such file or folder", where)
     if config.label_words:
         from emozsl.label_words import load_label_words  # gensim: only when label words are asked for
 

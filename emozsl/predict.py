@@ -487,17 +487,19 @@ class Predictor:
         in the output's error column; `strict` stops at the first instead). `trust_pickle`: the recipe's
         word-vector file may be a gensim save."""
         from emozsl.features import check_recipe, extract_features
+        from emozsl.features.recipe import scoring_specs
 
         recipe = self.metadata.features
         if not isinstance(source, (str, Path)):
             raise EmozslError("extracting features needs the clips' path (not a data set in memory)")
         check_recipe(recipe)
-        specs = {m: e["spec"] for m, e in recipe["extractors"].items()}
+        specs = scoring_specs(recipe)
         settings = recipe["settings"]
         log.info("extracting %s from %s with the run's recipe", ", ".join(f"{m} {s}" for m, s in specs.items()), source)
         extraction = extract_features(source, out, specs.get("text"), specs.get("audio"), specs.get("visual"),
                                       settings["max_steps"], settings["alignment"], None, settings["frame_interval"],
-                                      str(self.device), strict=strict, cache=cache, trust_pickle=trust_pickle)
+                                      str(self.device), strict=strict, cache=cache, trust_pickle=trust_pickle,
+                                      own_first=True)
         return load_dataset(out, labels="optional"), extraction.summary.get("failed", [])
 
     def _prediction(self, dataset, emotions, split, vectors, label_words, words, calibration, top, strict, cache,

@@ -337,7 +337,9 @@ def _read(run: RunDir, root: Path) -> _Run:
               # what the split holds, not what the config says: a split file (--split) sets them
               "split_seed": manifest.get("seed", config["split_seed"]), "shots": params.get("shots", config["shots"]),
               "fraction": params.get("fraction", config["fraction"]),
-              "dataset": manifest["dataset"], "embeddings": metadata.embeddings["sha256"]}
+              "dataset": manifest["dataset"], "embeddings": metadata.embeddings["sha256"],
+              # the data themselves: two data sets of one name (two generated seeds, two extractions) differ here
+              "data": manifest.get("sources", {}).get("data", {}).get("fingerprint", "")}
     test = run.read_results().test
     # results written before low-resource emotions were recorded call them seen: the split knows them
     test = dataclasses.replace(test, low_resource=[e for e in test.emotions if e in manifest.get("low_resource", [])])
@@ -359,12 +361,13 @@ def system_labels(systems: list[dict]) -> list[str]:
     """Each system's label: the model, then each setting that differs from the defaults (RunConfig's,
     a model option from its backbone's) as key=value: a model option as its own key=value
     (`eea/pooling=last-step-sum`), an entry of another table as key.entry=value; then the data set
-    and the word vectors' sha256 (the shortest prefix of at least 8 that tells them apart) when the
+    and the data's fingerprint and the word vectors' sha256 (each hash the shortest prefix of at least
+    8 that tells them apart) when the
     systems differ in them; a setting all the systems share is left out. Equal systems get one
     label, different ones different labels."""
-    shown = [key for key in ("dataset", "embeddings") if len({s[key] for s in systems}) > 1]
-    hashes = {s["embeddings"] for s in systems}
-    digits = next(n for n in range(8, 65) if len({h[:n] for h in hashes}) == len(hashes))
+    shown = [key for key in ("dataset", "data", "embeddings") if len({s[key] for s in systems}) > 1]
+    digits = {key: next(n for n in range(8, 65) if len({s[key][:n] for s in systems}) == len({s[key] for s in systems}))
+              for key in ("data", "embeddings")}
     labels = []
     for system in systems:
         defaults = _defaults(system["model"])
@@ -376,7 +379,7 @@ def system_labels(systems: list[dict]) -> list[str]:
                 parts += [f"{prefix}{k}={_text(v)}" for k, v in sorted(value.items()) if default.get(k) != v]
             elif key != "model" and value != default:
                 parts.append(f"{key}={_text(value)}")
-        parts += [f"{key}={system[key][:digits] if key == 'embeddings' else system[key]}" for key in shown]
+        parts += [f"{key}={system[key][:digits[key]] if key in digits else system[key]}" for key in shown]
         labels.append(parts)
     # a setting every system shares tells none apart: it would only widen every column
     shared = set.intersection(*(set(parts[1:]) for parts in labels)) if labels else set()

@@ -215,8 +215,10 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
     wanted = get_backbone(config.model).inputs
     if task.kind != wanted:
         suited = ", ".join(b.name for b in REGISTRY.values() if b.inputs == task.kind)
+        extract = (f"; or extract features of it first: emozsl features extract {config.data} feats.h5 ..."
+                   if task.kind == "raw" else "")
         raise FieldError("model", config.model, f"reads {INPUT_KINDS[wanted]}, but {config.data} holds "
-                         f"{INPUT_KINDS[task.kind]} (models for it: {suited})")
+                         f"{INPUT_KINDS[task.kind]} (models for it: {suited}{extract})")
     if config.head == "linear" and task.unseen:
         raise FieldError("head", "linear", f"cannot score the unseen emotion(s) {', '.join(task.unseen)}: a plain "
                          "classifier has no zero-shot route; use head=embedding")

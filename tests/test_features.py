@@ -282,8 +282,13 @@ def test_refusals_are_one_line(raw, tmp_path):
         extract_features(raw["table"].parent, tmp_path / "x.h5")
     with pytest.raises(EmozslError, match="no such word-vector file"):
         extract_features(raw["table"].parent, tmp_path / "x.h5", text="words:/nonexistent.txt")
+    clips = tmp_path / "clips"  # clips without OpenFace CSVs, beside them or in the folder named
+    clips_folder(raw, clips)
+    for csv_file in clips.glob("*.csv"):
+        csv_file.unlink()
+    (tmp_path / "empty").mkdir()
     with pytest.raises(EmozslError, match="no OpenFace CSV"):
-        extract_features(raw["table"].parent, tmp_path / "x.h5", visual=f"openface:{tmp_path}")
+        extract_features(clips, tmp_path / "x.h5", visual=f"openface:{tmp_path / 'empty'}")
     assert not (tmp_path / "x.h5").exists()
 
 

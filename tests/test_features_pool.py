@@ -60,6 +60,7 @@ def test_a_clip_failing_in_a_worker_is_named_and_left_out_and_strict_stops(table
     data = load_dataset(table, labels="optional")
     ids = [str(u) for part in data.splits.values() for u in part.ids]
     header = "frame, face_id, timestamp, confidence, success, " + ", ".join(OPENFACE_COLUMNS)
+    (table.parent / "media" / f"{ids[0]}.csv").unlink()  # nor beside its clip, where the generator wrote one
     for uid in ids[1:]:
         (folder / f"{uid}.csv").write_text(header + "\n" + "\n".join(
             ", ".join(["1", "0", f"{t / 10:g}", "0.9", str(int(t % 7 > 0))] + ["0.5"] * 49) for t in range(20))
@@ -128,3 +129,36 @@ def test_a_killed_extraction_leaves_no_output_nor_workers_and_resumes_from_the_c
     for split in a:
         assert np.array_equal(a[split]["audio"], b[split]["audio"])
     assert done >= 8 and len(list(cache.glob("*.npz"))) == 48
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_at_a_clips_end_and_caches_no_clip_short_of_frames(tmp_path, workers, monkeypatch):
+    """openSMILE swallows an interrupt inside its frame callback and returns the clip short of frames:
+    Ctrl-C (SIGINT to the whole process group, as a terminal sends it) must stop the extraction at a
+    clip's end, write no output, and leave only whole clips in the cache."""
+    import signal
+
+    table = synth_raw(tmp_path / "raw", sizes={"train": 40, "valid": 4, "test": 4})
+    monkeypatch.setenv("EMOZSL_CACHE", str(tmp_path / "cache"))
+    env = dict(os.environ)
+    out = tmp_path / "out.h5"
+    command = [sys.executable, "-m", "emozsl.cli", "-q", "features", "extract", str(table), str(out),
+               "--audio", "opensmile:egemaps", "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    cache = tmp_path / "cache" / "features" / "audio"
+    deadline = time.time() + 120
+    while len(list(cache.glob("*.npz"))) < 6:
+        assert time.time() < deadline and process.poll() is None, process.stderr.read() if process.poll() else "slow"
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=60)
+    assert process.returncode != 0 and not out.exists()
+    kept = len(list(cache.glob("*.npz")))
+    resumed = extract_features(table, tmp_path / "resumed.h5", audio="opensmile:egemaps", workers=1)
+    assert resumed.summary["cached"]["audio"] == kept < 48
+    fresh = extract_features(table, tmp_path / "fresh.h5", audio="opensmile:egemaps", workers=1, cache=False)
+    a, b = features(resumed.out), features(fresh.out)
+    for split in a:
+        assert np.array_equal(a[split]["audio"], b[split]["audio"])

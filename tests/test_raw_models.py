@@ -172,7 +172,8 @@ def test_wrong_kind_of_data_for_a_backbone_is_one_error(tmp_path, raw_dir, synth
     result = runner.invoke(main, ["train", "--model", "eea", "--zsl", "fear", "--data", str(raw_dir)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: --model eea: reads pre-extracted features, but {raw_dir} holds raw media (models for it: fe2e, mesm)"]
+        f"Error: --model eea: reads pre-extracted features, but {raw_dir} holds raw media (models for it: fe2e, mesm; "
+        f"or extract features of it first: emozsl features extract {raw_dir} feats.h5 ...)"]
     result = runner.invoke(main, ["train", "--model", "mesm", "--zsl", "fear", "--data", str(synth_mosei_dir)])
     assert "--model mesm: reads raw media, but" in result.output and result.exit_code == 1
 

@@ -270,3 +270,22 @@ def test_embedding_space_shows_each_system_of_the_report(swept, tmp_path, monkey
 def test_report_on_a_folder_without_runs_is_an_error(tmp_path):
     with pytest.raises(EmozslError, match="no finished run"):
         write_report(tmp_path)
+
+
+def test_runs_on_other_data_of_the_same_name_are_other_systems_not_repeats(synth_mosei_dir, tmp_path):
+    """Two generated seeds (or two extractions) give data of one name: the report tells them apart
+    by the data's fingerprint instead of dropping one as a repeat."""
+    from emozsl.config import RunConfig
+    from emozsl.data.generated.synth import write_synth
+    from emozsl.train import train
+
+    other = tmp_path / "seven" / "mosei"
+    write_synth("mosei", other, size="small", seed=7)
+    runs = tmp_path / "runs"
+    for data in (synth_mosei_dir, other):
+        train(RunConfig(data=str(data), protocol="zsl", target="fear", epochs=1, runs_dir=str(runs), device="cpu",
+                        model_options={"audio_hidden": 8, "visual_hidden": 8, "layers": 1}))
+    rows, repeats = collect(runs)
+    assert repeats == []
+    systems = sorted({r["system"] for r in rows})
+    assert len(systems) == 2 and all("data=" in s for s in systems), systems

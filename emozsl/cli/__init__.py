@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 import sys
 
 import click
 
 from emozsl.cli.options import EmozslGroup
 
-# One module per command group, each listing its commands in COMMANDS.
-GROUPS = ("bench", "data", "embeddings", "eval", "features", "models", "predict", "report", "split", "sweep",
-          "train")
+# One module per command group, each listing its commands in COMMANDS: every module of this package
+# but the shared options and the `python -m` entry, so a new group is its module alone.
+GROUPS = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("options", "__main__")))
 
 log = logging.getLogger("emozsl")
 

@@ -27,6 +27,8 @@ def extract_and_report(source: str | Path, out: str | Path, settings: FeaturesSe
     dims = ", ".join(f"{m} {e['dim']} x {e['steps']} steps" for m, e in extractors.items())
     stats = extractors.get("text", {}).get("stats", {})
     oov = f"\nout-of-vocabulary words (zero vectors): {stats['oov_words']} of {stats['words']}" if "oov_words" in stats else ""
+    use = (f"emozsl train --data {extraction.out} --zsl fear --modalities {','.join(extractors)}"
+           if extraction.dataset.labelled else f"emozsl predict RUN --data {extraction.out}  (unlabelled: a feature "
+           "run trained on the same recipe scores them)")
     return (f"{done}\nwrote {extraction.out}: {dims}; alignment {extraction.recipe['settings']['alignment']}{oov}\n"
-            f"next: emozsl data info {extraction.out}\n      emozsl train --data {extraction.out} --zsl fear "
-            f"--modalities {','.join(extractors)}")
+            f"next: emozsl data info {extraction.out}\n      {use}")

@@ -138,13 +138,17 @@ def contents_pointer(folder: Path) -> str | None:
     return f"{folder}: holds {listed}; pass {'it' if len(found) == 1 else 'one of them'}"
 
 
+def missing_data(path: str | Path) -> str:
+    """What to say of a data path that does not exist."""
+    return f"no such file or folder (pass --data, or generate data there with `emozsl data synth {path}`)"
+
+
 def _detected(path: Path) -> tuple[Format, Path]:
     """The first row of FORMATS that recognises `path`, and the path it reads. Errors: EmozslError,
     one line naming the path; a folder that is no format itself but holds entries that are names
     them (contents_pointer)."""
     if not path.exists():
-        raise EmozslError(f"{path}: no such file or folder (pass --data, or generate data there with "
-                          f"`emozsl data synth {path}`)")
+        raise EmozslError(f"{path}: {missing_data(path)}")
     for form in FORMATS:
         found = form.detect(path)
         if found is not None:

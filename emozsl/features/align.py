@@ -30,7 +30,6 @@ from emozsl.errors import EmozslError, first_line
 from emozsl.numeric import finite_number
 
 PAUSES = frozenset({"", "sp", "sil", "<sil>", "<sp>"})
-WORDS_SUFFIX = ".words.csv"
 
 
 def pool_windows(values: np.ndarray, times: np.ndarray | None, max_steps: int

@@ -18,7 +18,7 @@ Labels, splits and ids are carried over; a source without labels gives unlabelle
 
 Bad clips: a clip whose media are missing or undecodable ("media"), whose OpenFace CSV is missing or
 of another layout ("openface_csv"), whose word timings end more than TIMING_SLACK s past its audio
-("timings"), or on which an extractor fails otherwise ("extractor") is named in one warning on the
+or are missing with align "word" ("timings"), or on which an extractor fails otherwise ("extractor") is named in one warning on the
 `emozsl` logger and left out of OUT; the others are extracted. `strict=True` stops at the first
 (one line); when every clip fails, one line names the first. The summary (recipe["summary"], also
 Extraction.summary): {"clips", "extracted", "media_seconds", "seconds" (wall), "failures": {cause:
@@ -27,7 +27,7 @@ OpenFace "frames_face_lost"}.
 
 The per-clip cache (a killed extraction resumes where it stopped; a second one of the same source
 reads every clip back; `cache=False` neither reads nor writes it) and the pool of workers for the
-per-clip extractors (openSMILE, log-mel, MFCC, OpenFace CSVs; `workers`, default the idle cores)
+per-clip extractors (openSMILE, log-mel, MFCC, OpenFace CSVs; `workers`, default one per core)
 are runner.py's. A progress bar per modality shows the clips done.
 """
 
@@ -36,6 +36,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +48,11 @@ from tqdm import tqdm
 
 import emozsl
 from emozsl.data import MultimodalDataset, SplitData, load_dataset, write_safe_h5
+from emozsl.data.readers.clips import WORDS_SUFFIX
 from emozsl.data.readers.utterance_table import table_path
 from emozsl.errors import EmozslError
 from emozsl.features import extractors as impl
 from emozsl.features.align import (
-    WORDS_SUFFIX,
     overlap_means,
     parse_words_column,
     pool_windows,
@@ -66,6 +68,22 @@ DEFAULT_MAX_STEPS = 50
 ALIGN_CHOICES = ("auto", "word", "none")
 TIMING_SLACK = 0.5  # s a clip's last word may end past its audio (aligners overshoot); more is a bad clip
 log = logging.getLogger("emozsl")
+
+
+@contextlib.contextmanager
+def _stop_at_clip_end():
+    """Ctrl-C (SIGINT) during extraction stops it at the end of a clip, not inside a library (openSMILE
+    swallows an interrupt in its callback and returns the clip short of frames, which the cache would
+    keep). Yields a list that is non-empty once Ctrl-C came. Outside the main thread: no handler."""
+    asked: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+    previous = signal.signal(signal.SIGINT, lambda number, frame: asked.append(number))
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -150,7 +168,7 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
                      visual: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, align: str = "auto",
                      words_dir: str | Path | None = None, frame_interval: float = 0.5, device: str = "cpu",
                      overwrite: bool = True, strict: bool = False, cache: bool = True, workers: int | None = None,
-                     trust_pickle: bool = False) -> Extraction:
+                     trust_pickle: bool = False, own_first: bool = False) -> Extraction:
     """Extract features of the raw data set `source` into the emozsl HDF5 file `out`.
 
     text / audio / visual: an extractor spec NAME[:ARG] of the registry (registry.EXTRACTORS), or
@@ -161,7 +179,8 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
     never replaced by accident). `strict`: stop at the first bad clip instead of leaving it out
     (module docstring). `cache`: read and write the per-clip cache. `workers`: processes for the
     per-clip extractors (runner.pool_workers; None: the cores, 1: none). `trust_pickle`: a words:FILE
-    may be a gensim save (a pickle, which runs code when loaded). Returns the output path, the
+    may be a gensim save (a pickle, which runs code when loaded). `own_first`: a clip's own OpenFace
+    CSV (beside it) before the one in openface:DIR (what `emozsl predict` asks for new clips). Returns the output path, the
     recipe (also stored in `out`), the data set written and the summary."""
     started = time.perf_counter()
     if align not in ALIGN_CHOICES:
@@ -190,9 +209,7 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
             raise EmozslError(f"{source}: {timed} of {len(utterances)} utterances have word timings; utterance "
                               f"{first} has none (give every utterance timings, or align='none')")
         align = "word" if timed else "none"
-    elif align == "word" and timed < len(utterances):
-        first = next(u.uid for u in utterances if u.words is None)
-        raise EmozslError(f"{source}: align word needs word timings for every utterance; utterance {first} has none")
+    untimed = [k for k, u in enumerate(utterances) if u.words is None] if align == "word" else []
     if align == "none":
         for u in utterances:
             u.words = None  # the transcript's words, each modality at its own rate
@@ -203,14 +220,14 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
             raise EmozslError(f"{source}: utterance {silent[0]} has no transcript ({len(silent)} of {len(utterances)} "
                               f"have none; a clip's is NAME.txt beside it); give them one, or leave out --text")
     settings = impl.Settings(frame_interval=float(frame_interval), words_dir=str(words_dir) if words_dir else None,
-                             device=device, trust_pickle=trust_pickle)
+                             device=device, trust_pickle=trust_pickle, own_first=own_first)
     opened = {m: getattr(impl, row.opener)(arg, settings) for m, (row, arg) in rows.items()}
     counts = {"words_cut": 0, "empty_words": {m: 0 for m in opened}}
     if align == "word":
-        cut = sum(max(0, len(u.words) - max_steps) for u in utterances)
+        cut = sum(max(0, len(u.words) - max_steps) for u in utterances if u.words is not None)
         counts["words_cut"] = cut
         for u in utterances:
-            u.words = u.words[-max_steps:]
+            u.words = u.words[-max_steps:] if u.words is not None else None
 
     failed: dict[int, tuple[str, str]] = {}  # utterance index -> (cause, line)
 
@@ -218,12 +235,17 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         u = utterances[k]
         line = f"clip {u.uid} ({_clip_files(u)}): {message}"
         if strict:
-            raise EmozslError(f"{line} (strict: stopped at the first bad clip)")
+            raise EmozslError(f"{line} (strict: stopped at a bad clip)")
         log.warning("left out %s", line)
         failed[k] = (cause, line)
 
+    for k in untimed:  # align word (what a word-aligned run's recipe asks of new clips): a clip without timings
+        fail(k, "timings", f"no word timings, which align word needs (give it a STEM{WORDS_SUFFIX} beside it, "
+                           "columns word,start,end)")
     seconds: dict[int, float] = {}
     for k, u in enumerate(utterances):
+        if k in failed:
+            continue
         try:
             length = _audio_seconds(u) if "audio" in rows else None
         except impl.ClipError as exc:
@@ -252,10 +274,11 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         tasks[modality] = []
         for k, u in enumerate(utterances):
             if k not in failed:
-                part = clip_input(modality, row.name, arg, u) if cache else None
+                part = clip_input(modality, row.name, arg, u, settings.own_first) if cache else None
                 entry = folder / modality / f"{cache_key(base, *part)}.npz" if part is not None else None
                 tasks[modality].append((k, u, entry))
     with contextlib.ExitStack() as stack:
+        interrupted = stack.enter_context(_stop_at_clip_end())
         pool = stack.enter_context(ClipPool(pooled, settings, workers)) if workers > 1 else None
         # every pooled modality's clips queued at once: the workers start while this process runs the others
         submitted = {m: pool.submit(m, specs[m], tasks[m]) for m in pooled} if pool is not None else {}
@@ -269,6 +292,8 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
             with tqdm(total=len(tasks[modality]), desc=f"{modality} {specs[modality]}", unit="clip", leave=False,
                       disable=None) as bar:
                 for k, outcome in outcomes:
+                    if interrupted:
+                        raise KeyboardInterrupt
                     bar.update()
                     if k in failed:  # failed in an earlier modality while this one was queued
                         continue

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import operator
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,7 @@ class Settings:
     words_dir: str | None = None
     device: str = "cpu"
     trust_pickle: bool = False  # words:FILE may be a gensim save (a pickle: runs code when loaded)
+    own_first: bool = False  # a clip's own OpenFace CSV (beside it) before openface:DIR's (new clips a run scores)
 
 
 @dataclass
@@ -324,7 +326,13 @@ def opensmile(arg: str, settings: Settings) -> Opened:
                           f"emozsl expects {dim} (an opensmile version emozsl does not know)")
 
     def run(utterance: Utterance):
-        frame = smile.process_signal(samples_of(utterance).astype(np.float32), SAMPLE_RATE)
+        samples = samples_of(utterance).astype(np.float32)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = smile.process_signal(samples, SAMPLE_RATE)
+        if caught or not np.isfinite(frame.to_numpy()).all():  # openSMILE fills a too-short clip with NaN
+            raise ClipError(f"utterance {utterance.uid}: too short for openSMILE's frames ({len(samples) / SAMPLE_RATE:.3f} "
+                            f"s: {first_line(caught[0].message) if caught else 'non-finite values'})", "media")
         starts = frame.index.get_level_values("start").total_seconds()
         ends = frame.index.get_level_values("end").total_seconds()
         times = np.stack([np.asarray(starts, np.float64), np.asarray(ends, np.float64)], 1)
@@ -354,24 +362,25 @@ def hf_audio(arg: str, settings: Settings) -> Opened:
 
 # ---- visual ------------------------------------------------------------------------------------
 
-def _openface_candidates(utterance: Utterance, folder: Path | None) -> list[Path]:
+def _openface_candidates(utterance: Utterance, folder: Path | None, own_first: bool = False) -> list[Path]:
     frames, audio = utterance.frames, utterance.audio
     stems = [utterance.uid]
     video = Path(frames.video) if frames is not None and frames.video else None
     images = Path(frames.folder) if frames is not None and frames.folder else None
     sound = Path(audio.path) if audio is not None and audio.path else None
-    if folder is not None:
-        stems += [p.stem for p in (video, sound) if p is not None] + ([images.name] if images else [])
-        return [folder / f"{s}.csv" for s in dict.fromkeys(stems)]
-    found = [p.with_suffix(".csv") for p in (video, sound) if p is not None]
+    beside = [p.with_suffix(".csv") for p in (video, sound) if p is not None]
     if images is not None:
-        found.append(images.parent / f"{images.name}.csv")
-    return found
+        beside.append(images.parent / f"{images.name}.csv")
+    found = []
+    if folder is not None:  # the folder named, then beside the clip (OpenFace's own default output place)
+        stems += [p.stem for p in (video, sound) if p is not None] + ([images.name] if images else [])
+        found = [folder / f"{s}.csv" for s in stems]
+    return list(dict.fromkeys(beside + found if own_first else found + beside))
 
 
-def openface_csv(utterance: Utterance, folder: Path | None) -> Path | None:
+def openface_csv(utterance: Utterance, folder: Path | None, own_first: bool = False) -> Path | None:
     """The OpenFace CSV an utterance's features come from (the first candidate there), or None."""
-    return next((f for f in _openface_candidates(utterance, folder) if f.is_file()), None)
+    return next((f for f in _openface_candidates(utterance, folder, own_first) if f.is_file()), None)
 
 
 def read_openface(file: Path, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -397,6 +406,8 @@ def read_openface(file: Path, stats: dict | None = None) -> tuple[np.ndarray, np
                           f"({len(missing)} missing; an OpenFace 2 FeatureExtraction CSV has timestamp, success, "
                           "gaze_*, pose_*, AU*_r and AU*_c)")
     body = rows[1:]
+    if not body:
+        raise EmozslError(f"{file}: no frames (a header without rows: OpenFace found no face in the clip)")
     for number, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise EmozslError(f"{file}: line {number} has {len(row)} values, the header {len(header)} columns")
@@ -431,9 +442,9 @@ def openface(arg: str | None, settings: Settings) -> Opened:
     stats = {"frames": 0, "frames_face_lost": 0}
 
     def run(utterance: Utterance):
-        file = openface_csv(utterance, folder)
+        file = openface_csv(utterance, folder, settings.own_first)
         if file is None:
-            candidates = _openface_candidates(utterance, folder)
+            candidates = _openface_candidates(utterance, folder, settings.own_first)
             raise ClipError(f"utterance {utterance.uid}: no OpenFace CSV (looked for "
                             f"{', '.join(str(c) for c in candidates) or 'nothing: no video or frames'})",
                             "openface_csv")

@@ -67,3 +67,21 @@ def check_recipe(recipe: dict) -> None:
             if actual != expected:
                 raise EmozslError(f"{label}: {what} {path} changed since extraction (sha256 {actual}, the recipe "
                                   f"says {expected})")
+
+
+def scoring_specs(recipe: dict) -> dict[str, str]:
+    """{modality: spec} that extracts new clips as the recipe did: a model folder or word-vector file
+    named by the absolute path the recipe recorded (and `check_recipe` verified), never the spec's
+    path relative to wherever training ran; OpenFace's folder only while it exists (it held the
+    training clips' CSVs; OpenFace looks beside each clip too)."""
+    specs = {}
+    for modality, entry in recipe["extractors"].items():
+        files = entry.get("files") or []
+        if entry["name"] == "openface":  # its folder when it is still there (each clip's own CSV first: predict)
+            folder = Path(entry["arg"]).expanduser().resolve() if entry.get("arg") else None
+            specs[modality] = f"openface:{folder}" if folder is not None and folder.is_dir() else "openface"
+        elif files:
+            specs[modality] = f"{entry['name']}:{files[0]['path']}"
+        else:
+            specs[modality] = entry["spec"]
+    return specs

@@ -12,7 +12,8 @@ The pool: an extractor whose registry row is `per_clip` (single-threaded work on
 openSMILE, log-mel, MFCC, OpenFace CSV parsing) runs in `workers` spawned processes, as the sweep's
 process executor trains, each with its own copy of the extractor and one BLAS thread, clips handed
 out in chunks; results come back with the counts each clip added and are merged by clip. A worker
-whose extraction was killed exits within PARENT_CHECK_S. The other
+whose extraction was killed exits within PARENT_CHECK_S; workers ignore Ctrl-C (the extraction
+stops at a clip's end: extract.py). The other
 extractors run here: a torch encoder already uses every core through its own threads and holds one
 copy of its model; word vectors cost less than starting a process.
 """
@@ -25,6 +26,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -59,7 +61,8 @@ def _stat(path) -> str:
     return f"{path}|{status.st_size}|{status.st_mtime_ns}|{status.st_ino}"
 
 
-def clip_input(modality: str, name: str, arg: str | None, u: impl.Utterance) -> list | None:
+def clip_input(modality: str, name: str, arg: str | None, u: impl.Utterance, own_first: bool = False
+               ) -> list | None:
     """What the clip's output depends on besides the extractor; None: no cache entry (the extractor
     then names the fault)."""
     try:
@@ -73,7 +76,7 @@ def clip_input(modality: str, name: str, arg: str | None, u: impl.Utterance) -> 
                 return [hashlib.sha256(np.ascontiguousarray(ref.samples, np.float64).tobytes()).hexdigest(), ref.rate]
             return [_stat(ref.path), ref.rate] if ref.path else None
         if name == "openface":
-            file = impl.openface_csv(u, Path(arg) if arg else None)
+            file = impl.openface_csv(u, Path(arg) if arg else None, own_first)
             return [_stat(file)] if file is not None else None
         ref = u.frames
         if ref is None:
@@ -144,6 +147,8 @@ def run_clip(extractor: impl.Opened, modality: str, spec: str, u: impl.Utterance
         return Outcome(cause="extractor", error=f"{modality} {spec}: {exc}")
     except Exception as exc:  # noqa: BLE001 (a library's own error on this clip's data)
         return Outcome(cause="extractor", error=f"{modality} {spec}: {type(exc).__name__}: {first_line(exc)}")
+    if not np.isfinite(values).all():  # never written into the output, where training would fail on it
+        return Outcome(cause="extractor", error=f"{modality} {spec}: utterance {u.uid}: gives non-finite values")
     delta = {n: v - before.get(n, 0) for n, v in extractor.stats.items()
              if n not in extractor.seen and isinstance(v, int) and v != before.get(n, 0)}
     extra = {"stats": delta, "seen": {n: sorted(v) for n, v in extractor.clip_seen.items()}}
@@ -189,6 +194,9 @@ def _open_in_worker(specs: dict[str, str], settings: impl.Settings, parent: int)
     from threadpoolctl import threadpool_limits  # scikit-learn's dependency
 
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    # Ctrl-C is the extraction's to handle, at a clip's end: a library interrupted mid-clip (openSMILE
+    # swallows it in a callback) would return a clip short of frames
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)  # one BLAS thread per worker: the workers share the cores
     for modality, spec in specs.items():
         row, arg = parse_spec(modality, spec)
@@ -233,7 +241,7 @@ class ClipPool:
             try:
                 done = future.result()
             except concurrent.futures.process.BrokenProcessPool:
-                ids = ", ".join(u.uid for _, u, _ in futures[future])
-                raise EmozslError(f"{modality} {spec}: a worker process died extracting clips {ids}; the clips "
-                                  "extracted before are cached: rerun with --workers 1 to name the clip") from None
+                # every pending chunk fails with it, so which clip killed the worker is unknown here
+                raise EmozslError(f"{modality} {spec}: a worker process died (a library crashing on a clip); the "
+                                  "clips extracted before are cached: rerun with --workers 1 to name the clip") from None
             yield from done

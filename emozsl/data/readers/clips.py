@@ -1,8 +1,9 @@
 """A plain folder of clips, without labels or splits (what `emozsl predict` scores): media files
 directly in the folder, grouped by file stem. Each stem with an audio file (one soundfile reads:
 .wav, .flac, .ogg) or a video file (.mp4, .avi, .mov, .mkv, .webm), or both, is one utterance with
-that stem as id; a UTF-8 `STEM.txt` beside it is its transcript. Subfolders and hidden files are
-not read.
+that stem as id; a UTF-8 `STEM.txt` beside it is its transcript. A clip's companions for feature
+extraction, `STEM.words.csv` (word timings) and `STEM.csv` (OpenFace output), are not files of
+another format. Subfolders and hidden files are not read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ TRANSCRIPT_SUFFIX = ".txt"
 # Files of the other formats: a folder holding one is a damaged data folder of that format, never
 # clips, so it gets the "not a data folder" error rather than a reading that drops its features.
 OTHER_FORMAT_SUFFIXES = (".h5", ".hdf5", ".p", ".pkl", ".csd", ".csv", ".jsonl", ".json")
+WORDS_SUFFIX = ".words.csv"  # a clip's word timings (columns word, start, end)
+OPENFACE_SUFFIX = ".csv"  # a clip's OpenFace FeatureExtraction output
 
 
 def _files(folder: Path) -> list[Path]:
@@ -32,10 +35,11 @@ def clips_folder(path: Path) -> Path | None:
     """`path` when it is a folder holding an audio or video file and no file of another format."""
     if not path.is_dir():
         return None
-    suffixes = {p.suffix.lower() for p in _files(path)}
-    if suffixes & set(OTHER_FORMAT_SUFFIXES) or not suffixes & {*AUDIO_SUFFIXES, *VIDEO_SUFFIXES}:
-        return None
-    return path
+    files = _files(path)
+    stems = {p.stem for p in files if p.suffix.lower() in (*AUDIO_SUFFIXES, *VIDEO_SUFFIXES)}
+    companions = {f"{s}{suffix}" for s in stems for suffix in (WORDS_SUFFIX, OPENFACE_SUFFIX)}
+    others = [p for p in files if p.suffix.lower() in OTHER_FORMAT_SUFFIXES and p.name not in companions]
+    return path if stems and not others else None
 
 
 def _transcript(file: Path) -> str:
