@@ -22,6 +22,7 @@ from pathlib import Path
 
 from emozsl.calibration import CALIBRATIONS
 from emozsl.data import IMPUTE_CHOICES, MODALITIES, default_data_path
+from emozsl.data.corpora import CORPORA, OTHER
 from emozsl.data.dataset import IMPUTE_DEFAULT, SPLITS
 from emozsl.data.formats import missing_data
 from emozsl.errors import EmozslError, FieldError, check_choice
@@ -54,7 +55,7 @@ from emozsl.splits import (
 
 PRECISIONS = ("fp32", "bf16")
 EXECUTORS = ("local", "process", "ray")
-DATASETS = ("mosei", "iemocap", "cherma")
+DATASETS = tuple(name for name in CORPORA if name != OTHER.name)  # the corpora `split --dataset` checks
 INPUT_PATHS = ("data", "extra", "split", "embeddings", "label_words", "label_encoder")  # stored absolute
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 TRUST_FIELD = "trust_pickle"  # a field of configs written by emozsl 0.1.0
@@ -261,7 +262,6 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-FIELD_HINTS = hints(RunConfig)
 RUN_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 
 
@@ -276,15 +276,10 @@ def defaults(settings: type) -> types.SimpleNamespace:
 DEFAULTS = defaults(RunConfig)
 
 
-def fields_with_role(*roles: str, settings: type = RunConfig) -> tuple[str, ...]:
-    """The settings of `settings` whose role (ROLES) is one of `roles`, in declaration order."""
-    return tuple(f.name for f in dataclasses.fields(settings) if f.metadata["role"] in roles)
-
-
 # The fields whose values make a run a different system: a report never averages two runs that
 # differ in one. The paths data, extra, split and embeddings (role input) are compared by what
 # they hold (the manifest's dataset, the vectors' sha256).
-SYSTEM_FIELDS = fields_with_role("system")
+SYSTEM_FIELDS = tuple(name for name, f in RUN_FIELDS.items() if f.metadata["role"] == "system")
 
 
 def identity(config: RunConfig | dict, repeats: bool = True) -> dict:

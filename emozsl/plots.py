@@ -11,7 +11,7 @@ import numpy as np
 
 from emozsl.fileio import replacing
 from emozsl.reports import Table
-from emozsl.runs import RunDir
+from emozsl.runs import RunDir, RunMetadata
 
 
 def unseen_auc_plot(table: Table, path: Path) -> Path:
@@ -61,30 +61,30 @@ def _pca2(points: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
-def embedding_spaces(run: RunDir) -> dict[str, np.ndarray]:
-    """A run's emotion embeddings: title -> (K, d) points, the word vectors and their learned images
-    in every space of the backbone (audio, visual, or the fused one) other than the word space."""
+def embedding_spaces(run: RunDir) -> tuple[RunMetadata, dict[str, np.ndarray]]:
+    """A run's metadata and its emotion embeddings: title -> (K, d) points, the word vectors and
+    their learned images in every space of the backbone (audio, visual, or the fused one) other than
+    the word space."""
     import torch
 
     from emozsl.evaluate import load_run_model
 
-    model, vectors, _ = load_run_model(run)
+    model, vectors, metadata = load_run_model(run)
     with torch.no_grad():
         images = model.head.mapped(vectors)
     # A space whose map is the identity (text in EmoEmbs) is the word space itself: shown once.
-    return {"word vectors": vectors.numpy(), **{f"{s} space": v.numpy() for s, v in images.items()
-                                                if not isinstance(model.head.maps[s], torch.nn.Identity)}}
+    return metadata, {"word vectors": vectors.numpy(), **{f"{s} space": v.numpy() for s, v in images.items()
+                                                          if not isinstance(model.head.maps[s], torch.nn.Identity)}}
 
 
 def embedding_space_plot(runs: dict[str, RunDir], path: Path) -> Path:
     """One row of panels per system (`runs`: system label -> the run shown for it), one panel per
     space, each a 2-D PCA of the emotions' word vectors or of their learned images in that space;
     unseen emotions in red."""
-    rows = {system: (run, embedding_spaces(run)) for system, run in runs.items()}
-    width = max(len(spaces) for _, spaces in rows.values())
+    rows = {system: (run, *embedding_spaces(run)) for system, run in runs.items()}
+    width = max(len(spaces) for _, _, spaces in rows.values())
     fig, axes = plt.subplots(len(rows), width, figsize=(4 * width, 4 * len(rows)), squeeze=False)
-    for panels, (system, (run, spaces)) in zip(axes, rows.items()):
-        metadata = run.read_metadata()
+    for panels, (system, (run, metadata, spaces)) in zip(axes, rows.items()):
         for ax, (title, points) in zip(panels, spaces.items()):
             xy = _pca2(np.asarray(points, dtype=float))
             for (x, y), emotion in zip(xy, metadata.emotions):

@@ -27,12 +27,12 @@ from emozsl.cputhreads import use_idle_cores
 from emozsl.hostmemory import keep_freed_memory
 from emozsl.label_words import label_vectors, load_label_words, vector_words
 from emozsl.models import REGISTRY, get_backbone
+from emozsl.models.registry import INPUTS
 from emozsl.models.build import build_model
 from emozsl.reference import CalibrationReference, capture_reference
 from emozsl.scoring import EvalResult, predict_logits, score_calibrated
 from emozsl.splits import Task, apply_split, fold_dataset, load_manifest, make_split
 
-INPUT_KINDS = {"raw": "raw media", "features": "pre-extracted features"}
 FINE_TUNE_LR_SCALE = 0.1  # the paper's rate for a pretrained text encoder
 CUDA_LOADER_WORKERS = 4
 log = logging.getLogger("emozsl")
@@ -217,8 +217,8 @@ def build_session(config: RunConfig, trust_pickle: bool = False, *, task: Task |
         suited = ", ".join(b.name for b in REGISTRY.values() if b.inputs == task.kind)
         extract = (f"; or extract features of it first: emozsl features extract {config.data} feats.h5 ..."
                    if task.kind == "raw" else "")
-        raise FieldError("model", config.model, f"reads {INPUT_KINDS[wanted]}, but {config.data} holds "
-                         f"{INPUT_KINDS[task.kind]} (models for it: {suited}{extract})")
+        raise FieldError("model", config.model, f"reads {INPUTS[wanted]}, but {config.data} holds "
+                         f"{INPUTS[task.kind]} (models for it: {suited}{extract})")
     if config.head == "linear" and task.unseen:
         raise FieldError("head", "linear", f"cannot score the unseen emotion(s) {', '.join(task.unseen)}: a plain "
                          "classifier has no zero-shot route; use head=embedding")
@@ -267,7 +267,7 @@ def run_embeddings(config_embeddings: str | None, metadata) -> Path:
     (`metadata`: runs.RunMetadata). Errors: EmozslError, "not found" or "changed since ..."."""
     recorded = metadata.embeddings
     candidates = [Path(recorded["path"]), Path(config_embeddings) if config_embeddings else default_embeddings_path()]
-    existing = [c for c in candidates if c.is_file()]
+    existing = [c for c in dict.fromkeys(candidates) if c.is_file()]  # the same file hashed once
     if not existing:
         raise EmozslError(f"{recorded['path']}: embeddings file of this run not found")
     for path in existing:

@@ -12,10 +12,9 @@ import typing
 import click
 from click.core import ParameterSource
 
-from emozsl.config import FIELD_HINTS, RunConfig, hints
+from emozsl.config import RUN_FIELDS, RunConfig, hints
 from emozsl.errors import EmozslError, FieldError, show
 
-CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 # Library fields whose command-line parameter has another name; `target` is set by --zsl or --fsl.
 PARAMETER_OF_FIELD = {"data": ("data", "data_path"),
                       "model_options": ("model_options", "options"), "target": ("zsl", "fsl"), "format": ("fmt",)}
@@ -169,9 +168,9 @@ def setting_values(values: dict) -> dict:
     comma-separated list to a list; unset ones stay None."""
     out = {}
     for name, value in values.items():
-        hint = FIELD_HINTS[name]
+        hint = hints(RunConfig)[name]
         if hint is dict:
-            value = pairs(value, CONFIG_FIELDS[name].metadata["flag"])
+            value = pairs(value, RUN_FIELDS[name].metadata["flag"])
         elif hint is list and value is not None:
             value = [item.strip() for item in value.split(",") if item.strip()]
         out[name] = value

@@ -180,8 +180,8 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
     (module docstring). `cache`: read and write the per-clip cache. `workers`: processes for the
     per-clip extractors (runner.pool_workers; None: the cores, 1: none). `trust_pickle`: a words:FILE
     may be a gensim save (a pickle, which runs code when loaded). `own_first`: a clip's own OpenFace
-    CSV (beside it) before the one in openface:DIR (what `emozsl predict` asks for new clips). Returns the output path, the
-    recipe (also stored in `out`), the data set written and the summary."""
+    CSV (beside it) before the one in openface:DIR (what `emozsl predict` asks for new clips).
+    Returns the output path, the recipe (also stored in `out`), the data set written and the summary."""
     started = time.perf_counter()
     if align not in ALIGN_CHOICES:
         raise EmozslError(f"align {align!r}: choose one of {', '.join(ALIGN_CHOICES)}")
@@ -219,8 +219,8 @@ def extract_features(source: str | Path, out: str | Path, text: str | None = Non
         if silent:
             raise EmozslError(f"{source}: utterance {silent[0]} has no transcript ({len(silent)} of {len(utterances)} "
                               f"have none; a clip's is NAME.txt beside it); give them one, or leave out --text")
-    settings = impl.Settings(frame_interval=float(frame_interval), words_dir=str(words_dir) if words_dir else None,
-                             device=device, trust_pickle=trust_pickle, own_first=own_first)
+    settings = impl.Settings(frame_interval=float(frame_interval), device=device, trust_pickle=trust_pickle,
+                             own_first=own_first)
     opened = {m: getattr(impl, row.opener)(arg, settings) for m, (row, arg) in rows.items()}
     counts = {"words_cut": 0, "empty_words": {m: 0 for m in opened}}
     if align == "word":

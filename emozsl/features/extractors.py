@@ -98,7 +98,6 @@ class Utterance:
 @dataclass
 class Settings:
     frame_interval: float = 0.5
-    words_dir: str | None = None
     device: str = "cpu"
     trust_pickle: bool = False  # words:FILE may be a gensim save (a pickle: runs code when loaded)
     own_first: bool = False  # a clip's own OpenFace CSV (beside it) before openface:DIR's (new clips a run scores)

@@ -70,7 +70,7 @@ def choice(source: str) -> Kind:
     return Kind("choice", str, "a choice", source=source)
 
 
-INPUTS = ("features", "raw")
+INPUTS = {"features": "pre-extracted features", "raw": "raw media"}  # what a backbone reads -> its words
 
 
 @runtime_checkable

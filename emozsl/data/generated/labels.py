@@ -28,3 +28,8 @@ def mosei_intensities(n: int, rng: np.random.Generator) -> np.ndarray:
     z = rng.standard_normal((n, len(MOSEI_EMOTIONS))) @ np.linalg.cholesky(MOSEI_CORRELATION).T
     present = z > norm.ppf(1 - MOSEI_PREVALENCE)
     return present * rng.choice(INTENSITY_LEVELS, size=present.shape, p=INTENSITY_PROBS)
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (emotion prototypes, word directions)."""
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)

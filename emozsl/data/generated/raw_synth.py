@@ -39,7 +39,7 @@ from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
 from emozsl.data.media.decode import MediaSettings, require
 from emozsl.data.media.refs import AudioRef, FramesRef, MediaColumn
 from emozsl.data.readers.mosei import MOSEI_EMOTIONS
-from emozsl.data.generated.labels import mosei_intensities
+from emozsl.data.generated.labels import mosei_intensities, unit_rows
 from emozsl.data.readers.utterance_table import write_raw_table
 from emozsl.embeddings import load_embeddings
 from emozsl.embeddings.shipped import shipped_path
@@ -261,11 +261,11 @@ def synth_raw(out: str | Path, size: str = "small", seed: int = 0, embeddings: s
     intensities = {split: mosei_intensities((sizes or RAW_SIZES[size])[split], stream)
                    for split, stream in zip(SPLITS, rng.spawn(len(SPLITS)))}
     prototypes = label_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS)
-    prototypes = prototypes / np.linalg.norm(prototypes, axis=1, keepdims=True)
+    prototypes = unit_rows(prototypes)
     word_dim = prototypes.shape[1]
     words_kv = load_embeddings(vocabulary_path())
     vocabulary = list(words_kv.index_to_key)
-    unit_words = words_kv.vectors / np.linalg.norm(words_kv.vectors, axis=1, keepdims=True)
+    unit_words = unit_rows(words_kv.vectors)
     maps = {"audio": _hidden_map(word_dim, len(AUDIO_PARAMETERS), rng), "visual": _hidden_map(word_dim, 4, rng),
             "text": _hidden_map(word_dim, words_kv.vector_size, rng)}
     # Standardised with statistics of the emotions themselves, so every split shares one scale.
@@ -303,18 +303,17 @@ def synth_raw(out: str | Path, size: str = "small", seed: int = 0, embeddings: s
             write_openface_csv(out / "media" / f"{uid}.csv", _openface_rows(params["visual"][i], count, style, speaker,
                                                                            rng), durable=False)
             timings[uid] = ";".join(f"{w} {start:.3f} {end:.3f}" for w, start, end in timed)
-            names = ";".join(e for e, v in zip(MOSEI_EMOTIONS, intensity[i]) if v > 0)
-            rows.append((uid, split, " ".join(words), audio_path, frames_dir, names))
+            rows.append((uid, split, " ".join(words), audio_path, frames_dir))
     with replacing(out / WORD_VECTORS, durable=False) as tmp:
         shutil.copyfile(vocabulary_path(), tmp)
-    return _write_table(out, rows, timings)
+    return _write_table(out, rows, timings, intensities)
 
 
-def _write_table(out: Path, rows: list[tuple], timings: dict[str, str]) -> Path:
+def _write_table(out: Path, rows: list[tuple], timings: dict[str, str], intensities: dict[str, np.ndarray]) -> Path:
     splits = {}
     for split in SPLITS:
-        part = [r for r in rows if r[1] == split]
-        labels = np.array([[float(e in r[5].split(";")) for e in MOSEI_EMOTIONS] for r in part], np.float32)
+        part = [r for r in rows if r[1] == split]  # in the split's order, as its intensities
+        labels = (intensities[split] > 0).astype(np.float32)
         features = {"text": MediaColumn("text", [r[2] for r in part]),
                     "audio": MediaColumn("audio", [AudioRef(str(r[3])) for r in part]),
                     "visual": MediaColumn("visual", [FramesRef(str(r[4])) for r in part])}

@@ -22,7 +22,7 @@ from emozsl.data.dataset import SPLITS, MultimodalDataset, SplitData
 from emozsl.data.readers.iemocap import IEMOCAP4_EMOTIONS, IEMOCAP9_EMOTIONS
 from emozsl.data.readers.mosei import MOSEI_EMOTIONS
 from emozsl.data.generated.raw_synth import synth_raw
-from emozsl.data.generated.labels import INTENSITY_LEVELS, mosei_intensities
+from emozsl.data.generated.labels import INTENSITY_LEVELS, mosei_intensities, unit_rows
 from emozsl.data.generated.writers import (
     write_iemocap9_folder,
     write_mosei_folder,
@@ -98,13 +98,9 @@ def _features(latent: np.ndarray | dict[str, np.ndarray], maps: HiddenMaps, step
     return features
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
 def synth_mosei(size: str = "small", seed: int = 0, embeddings: str | None = None) -> MultimodalDataset:
     rng = np.random.default_rng(seed)
-    prototypes = _unit(label_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS))
+    prototypes = unit_rows(label_vectors(load_embeddings(embeddings), MOSEI_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     splits = {}
     for split in SPLITS:
@@ -121,7 +117,7 @@ def synth_iemocap9(size: str = "small", seed: int = 0, embeddings: str | None = 
                    steps: dict[str, int] | None = None) -> MultimodalDataset:
     """One class per utterance over the 9 IEMOCAP emotions, at the real per-class counts."""
     rng = np.random.default_rng(seed)
-    prototypes = _unit(label_vectors(load_embeddings(embeddings), IEMOCAP9_EMOTIONS))
+    prototypes = unit_rows(label_vectors(load_embeddings(embeddings), IEMOCAP9_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     scale = 1.0 if size == "full" else IEMOCAP_SMALL_FRACTION
     utterances = {}
@@ -164,7 +160,7 @@ def synth_cherma(size: str = "small", seed: int = 0, embeddings: str | None = No
     if not 0 <= disagreement < 1:
         raise FieldError("disagreement", disagreement, "must be within [0, 1)")
     rng = np.random.default_rng(seed)
-    prototypes = _unit(label_vectors(load_embeddings(embeddings), CHERMA_EMOTIONS))
+    prototypes = unit_rows(label_vectors(load_embeddings(embeddings), CHERMA_EMOTIONS))
     maps = HiddenMaps(prototypes, rng)
     k = len(CHERMA_EMOTIONS)
     splits, lengths = {}, {}
